@@ -1,0 +1,62 @@
+"""What the benchmark suite contains: three sets, six languages."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from cgbench.benchmarks.errors import DataError
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    title: str
+    n: int
+    all_unsafe: bool  # a one-class set: recall is what is measured
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark("openai_moderation", "OpenAI Moderation", 1680, all_unsafe=False),
+        Benchmark("toxicchat", "ToxicChat", 2853, all_unsafe=False),
+        Benchmark("simple_safety_tests", "SimpleSafetyTests", 100, all_unsafe=True),
+    )
+}
+
+# ISO 639-1 code -> folder name in the ConsistentGuard release
+LANGUAGES: dict[str, str] = {"en": "eng", "fr": "fr", "zh": "zh-CN", "ja": "ja", "bn": "bn", "hi": "hi"}
+LANGUAGE_NAMES: dict[str, str] = {
+    "en": "English", "fr": "French", "zh": "Chinese", "ja": "Japanese", "bn": "Bengali", "hi": "Hindi",
+}
+
+
+def _unknown(kind: str, name: str, choices: list[str]) -> DataError:
+    close = difflib.get_close_matches(name, choices, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return DataError(f"unknown {kind} {name!r}; choose from {', '.join(choices)}.{hint}")
+
+
+def get_benchmark(name: str) -> Benchmark:
+    if name not in BENCHMARKS:
+        raise _unknown("benchmark", name, list(BENCHMARKS))
+    return BENCHMARKS[name]
+
+
+def language_folder(lang: str, extra_languages: dict[str, str] | None = None) -> str:
+    """The release folder of an ISO 639-1 code; upstream names such as ``eng`` or ``zh-CN`` are accepted too."""
+    known = {**LANGUAGES, **(extra_languages or {})}
+    if lang in known:
+        return known[lang]
+    by_folder = {folder: code for code, folder in known.items()}
+    if lang in by_folder:
+        return lang
+    raise _unknown("language", lang, list(known))
+
+
+def language_code(lang: str, extra_languages: dict[str, str] | None = None) -> str:
+    """Normalise ``eng``/``zh-CN``-style folder names to ISO 639-1 codes."""
+    known = {**LANGUAGES, **(extra_languages or {})}
+    folder = language_folder(lang, extra_languages)
+    return next(code for code, f in known.items() if f == folder)

@@ -1,0 +1,102 @@
+"""The ``cgbench`` command. Sub-commands only parse arguments and dispatch; heavy imports stay inside them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(help="cgbench: a multilingual safety benchmark suite for LLM safeguards.", no_args_is_help=True)
+data_app = typer.Typer(help="The benchmark data: list, show, validate, fetch, add languages.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+DataDir = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Local mirror of the upstream files (else $CGBENCH_DATA_DIR, else download)."),
+]
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@data_app.command("list")
+def data_list(data_dir: DataDir = None) -> None:
+    """A table of set, language, n and unsafe share."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cgbench.benchmarks import BENCHMARKS, DataError, available_languages, load_split
+
+    table = Table("set", "lang", "n", "unsafe share")
+    try:
+        for benchmark in BENCHMARKS:
+            for lang in available_languages(data_dir):
+                items = load_split(benchmark, lang, data_dir)
+                share = sum(item.label for item in items) / len(items)
+                table.add_row(benchmark, lang, str(len(items)), f"{share:.1%}")
+    except DataError as exc:
+        _fail(str(exc))
+    Console().print(table)
+
+
+@data_app.command("show")
+def data_show(
+    benchmark: Annotated[str, typer.Argument(help="openai_moderation, toxicchat or simple_safety_tests")],
+    lang: Annotated[str, typer.Argument(help="ISO 639-1 code: en fr zh ja bn hi, or an added language")],
+    idx: Annotated[Optional[int], typer.Option("--idx", help="Show only this item.")] = None,
+    head: Annotated[int, typer.Option(help="Without --idx, how many items to show.")] = 5,
+    data_dir: DataDir = None,
+) -> None:
+    """Print items of one split as JSON lines."""
+    import json
+
+    from cgbench.benchmarks import DataError, load_split
+
+    try:
+        items = load_split(benchmark, lang, data_dir)
+    except DataError as exc:
+        _fail(str(exc))
+    if idx is not None and not 0 <= idx < len(items):
+        _fail(f"--idx {idx} is out of range: {benchmark}/{lang} has items 0..{len(items) - 1}")
+    for item in [items[idx]] if idx is not None else items[:head]:
+        typer.echo(json.dumps(item.to_dict(), ensure_ascii=False))
+
+
+@data_app.command("validate")
+def data_validate(data_dir: DataDir = None) -> None:
+    """Check counts, label alignment across languages, empty texts and leftover headers."""
+    from cgbench.benchmarks.validation import validate
+
+    report = validate(data_dir=data_dir)
+    for note in report.notes:
+        typer.echo(f"note: {note}")
+    for error in report.errors:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+    total = sum(report.counts.values())
+    typer.echo(f"{len(report.counts)} splits, {total} items, {len(report.errors)} errors")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@data_app.command("fetch")
+def data_fetch() -> None:
+    """Download every upstream file into the cache, checking sizes and checksums."""
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.fetch import fetch_all
+
+    try:
+        for path in fetch_all():
+            typer.echo(f"ok {path}")
+    except DataError as exc:
+        _fail(str(exc))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
