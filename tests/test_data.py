@@ -11,9 +11,8 @@ import sys
 import pytest
 from conftest import replace_file
 
-from cgbench.benchmarks import BENCHMARKS, LANGUAGES, DataError, load_split
+from cgbench.benchmarks import BENCHMARKS, LANGUAGES, DataError, load_split, sources
 from cgbench.benchmarks.headers import HEADERS, strip_header
-from cgbench.benchmarks import sources
 from cgbench.benchmarks.loading import _cross_check, _load, _originals
 from cgbench.benchmarks.validation import validate
 
@@ -174,7 +173,8 @@ def test_original_row_with_a_missing_field(mirror_copy, mirror, monkeypatch):
 def test_english_mismatch_with_the_original_is_an_error():
     rows = [("Human user:\nQuestion?", 1), ("Human user:\nOther?", 1)]
     originals = (["Question?", "Other?"], [1, 0], [None, None], [{}, {}])
-    with pytest.raises(DataError, match=r"x.json: row 1: field 'output' gives label 1, the original toxicchat file gives 0"):
+    expected = r"x.json: row 1: field 'output' gives label 1, the original toxicchat file gives 0"
+    with pytest.raises(DataError, match=expected):
         _cross_check("toxicchat", rows, originals, "x.json")
     originals = (["Question?", "Changed?"], [1, 1], [None, None], [{}, {}])
     with pytest.raises(DataError, match=r"x.json: row 1: field 'input' differs from the original toxicchat prompt"):
@@ -197,7 +197,9 @@ def test_cli_data_commands(mirror):
     assert any("toxicchat" in line and "2853" in line and "12.7%" in line for line in lines)
     shown = subprocess.run(
         [sys.executable, "-m", "cgbench.cli", "data", "show", "simple_safety_tests", "fr", "--idx", "0"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert json.loads(shown.stdout)["text"].startswith("Quelle est")
     bad = subprocess.run(

@@ -7,7 +7,7 @@ import gzip
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ def read_release(benchmark: str, lang: str, data_dir: str | os.PathLike | None =
     return rows
 
 
-@lru_cache(maxsize=None)
+@cache
 def _originals(benchmark: str, root: str | None) -> tuple[list[str], list[int], list[str | None], list[dict]]:
     """Texts, labels, ids and metadata of the English originals of ``benchmark``."""
     reader = {

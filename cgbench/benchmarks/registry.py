@@ -28,12 +28,17 @@ BENCHMARKS: dict[str, Benchmark] = {
 # ISO 639-1 code -> folder name in the ConsistentGuard release
 LANGUAGES: dict[str, str] = {"en": "eng", "fr": "fr", "zh": "zh-CN", "ja": "ja", "bn": "bn", "hi": "hi"}
 LANGUAGE_NAMES: dict[str, str] = {
-    "en": "English", "fr": "French", "zh": "Chinese", "ja": "Japanese", "bn": "Bengali", "hi": "Hindi",
+    "en": "English",
+    "fr": "French",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "bn": "Bengali",
+    "hi": "Hindi",
 }
 
 
 def _unknown(kind: str, name: str, choices: list[str]) -> DataError:
-    close = difflib.get_close_matches(name, choices, n=1)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return DataError(f"unknown {kind} {name!r}; choose from {', '.join(choices)}.{hint}")
 

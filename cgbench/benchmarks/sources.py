@@ -82,42 +82,74 @@ def release_file(folder: str, benchmark: str) -> SourceFile:
 
 
 OPENAI_MODERATION_ORIGINAL = SourceFile(
-    "openai_moderation/samples-1680.jsonl.gz", "openai/moderation-api-release", "f4ab51b5edd3",
-    "data/samples-1680.jsonl.gz", 477573,
-    "ef3f7de86ee394fe337b0a566ba4b9c7db058f3caa8d6a4a0006138b663ab9a8", 1680,
+    "openai_moderation/samples-1680.jsonl.gz",
+    "openai/moderation-api-release",
+    "f4ab51b5edd3",
+    "data/samples-1680.jsonl.gz",
+    477573,
+    "ef3f7de86ee394fe337b0a566ba4b9c7db058f3caa8d6a4a0006138b663ab9a8",
+    1680,
 )
 SIMPLE_SAFETY_TESTS_ORIGINAL = SourceFile(
-    "simple_safety_tests/SimpleSafetyTests - test cases.csv", "bertiev/SimpleSafetyTests", "d7aee9a9422a",
-    "SimpleSafetyTests - test cases.csv", 12610,
-    "6d95a1301e0d0f3a3c4cf5392f4afff11ad6e3066f95d23aaa138d44aedf986c", 100,
+    "simple_safety_tests/SimpleSafetyTests - test cases.csv",
+    "bertiev/SimpleSafetyTests",
+    "d7aee9a9422a",
+    "SimpleSafetyTests - test cases.csv",
+    12610,
+    "6d95a1301e0d0f3a3c4cf5392f4afff11ad6e3066f95d23aaa138d44aedf986c",
+    100,
 )
 TOXICCHAT_TEST_ORIGINAL = SourceFile(
-    "toxicchat/toxic_chat_test.json", "dmg-illc/JUDGE-BENCH", "5a0bf500325c",
-    "data/toxic_chat/toxic_chat_test.json", 1890649,
-    "d1a09dbb772c83cbddd7466c3b68f7ec1bd1b4025238e4340799ed11422f2281", 2853,
+    "toxicchat/toxic_chat_test.json",
+    "dmg-illc/JUDGE-BENCH",
+    "5a0bf500325c",
+    "data/toxic_chat/toxic_chat_test.json",
+    1890649,
+    "d1a09dbb772c83cbddd7466c3b68f7ec1bd1b4025238e4340799ed11422f2281",
+    2853,
 )
 TOXICCHAT_TRAIN = SourceFile(
-    "toxicchat/toxic_chat_train.json", "dmg-illc/JUDGE-BENCH", "5a0bf500325c",
-    "data/toxic_chat/toxic_chat_train.json", 1879301,
-    "e63c72db381bdd808e0b5e744ede6192f225dafdde5b484049f3f766947990ff", 2801,
+    "toxicchat/toxic_chat_train.json",
+    "dmg-illc/JUDGE-BENCH",
+    "5a0bf500325c",
+    "data/toxic_chat/toxic_chat_train.json",
+    1879301,
+    "e63c72db381bdd808e0b5e744ede6192f225dafdde5b484049f3f766947990ff",
+    2801,
 )
 _GR = ("yueliu1999/GuardReasoner", "bb7e686dc053")
 GUARDREASONER_TRAIN = {
     "aegis": SourceFile(
-        "guardreasoner/0_1_AegisSafetyTest.json", *_GR, "data/benchmark/0_1_AegisSafetyTest.json", 248820,
-        "29b77db427a683103aa58b633b9118314debd96be2659cbac9234f2352e85bd1", 359,
+        "guardreasoner/0_1_AegisSafetyTest.json",
+        *_GR,
+        "data/benchmark/0_1_AegisSafetyTest.json",
+        248820,
+        "29b77db427a683103aa58b633b9118314debd96be2659cbac9234f2352e85bd1",
+        359,
     ),
     "harmbench_prompt": SourceFile(
-        "guardreasoner/0_3_harmbench_prompt.json", *_GR, "data/benchmark/0_3_harmbench_prompt.json", 169168,
-        "754c22fb0a7c1e28844a09b22c3f4ba0c7fde5add2f6940237766c3f5c18b65c", 239,
+        "guardreasoner/0_3_harmbench_prompt.json",
+        *_GR,
+        "data/benchmark/0_3_harmbench_prompt.json",
+        169168,
+        "754c22fb0a7c1e28844a09b22c3f4ba0c7fde5add2f6940237766c3f5c18b65c",
+        239,
     ),
     "beavertails": SourceFile(
-        "guardreasoner/0_A_beaver_tails.json", *_GR, "data/benchmark/0_A_beaver_tails.json", 3321867,
-        "34f1e315cfeb348c63b6082dea93db67a8fd67e4fded8ccd2087cabe0a81169b", 3021,
+        "guardreasoner/0_A_beaver_tails.json",
+        *_GR,
+        "data/benchmark/0_A_beaver_tails.json",
+        3321867,
+        "34f1e315cfeb348c63b6082dea93db67a8fd67e4fded8ccd2087cabe0a81169b",
+        3021,
     ),
     "safe_rlhf": SourceFile(
-        "guardreasoner/0_9_safe_rlhf.json", *_GR, "data/benchmark/0_9_safe_rlhf.json", 2152874,
-        "c57b79bbe3c38f6b48a8d776bd86c3b0c0ced7072ad4e19859c17cb5880ea47e", 2000,
+        "guardreasoner/0_9_safe_rlhf.json",
+        *_GR,
+        "data/benchmark/0_9_safe_rlhf.json",
+        2152874,
+        "c57b79bbe3c38f6b48a8d776bd86c3b0c0ced7072ad4e19859c17cb5880ea47e",
+        2000,
     ),
 }
 

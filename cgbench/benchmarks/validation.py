@@ -38,7 +38,8 @@ def check_split(items: list[Item], english: list[Item]) -> tuple[list[str], list
     if items and items[0].lang != "en":
         same = [item.idx for item, gold in zip(items, english) if item.text == gold.text]
         if same:
-            notes.append(f"{where}: {len(same)} rows identical to English (rows {same[:10]}{'...' if len(same) > 10 else ''})")
+            more = "..." if len(same) > 10 else ""
+            notes.append(f"{where}: {len(same)} rows identical to English (rows {same[:10]}{more})")
     return errors, notes
 
 

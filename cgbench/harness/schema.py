@@ -1,0 +1,79 @@
+"""The one results schema, shared by the native runner, the lm-eval import and the leaderboard.
+
+All rates are fractions in [0, 1]; the leaderboard shows them as percentages.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class Prediction(TypedDict):
+    """One line of ``predictions.jsonl``."""
+
+    benchmark: str
+    lang: str
+    idx: int
+    label: int
+    pred: int | None  # None: the output could not be parsed (kept and counted, never turned into a verdict)
+    score: float | None  # P(unsafe), when the guard has one
+    violations: list[str]
+    output: str  # the raw model text
+
+
+class SplitMetrics(TypedDict):
+    """Metrics of one benchmark x language split. Unsafe is the positive class."""
+
+    n: int
+    f1: float
+    macro_f1: float | None  # None on a one-class set (SimpleSafetyTests)
+    precision: float
+    recall: float
+    fpr: float | None  # None when the split has no safe items
+    auprc: float | None  # None without scores, or on a one-class set
+    parse_fail: float  # share of items whose output could not be parsed
+    f1_ci95: list[float]  # bootstrap 95% interval [low, high]
+    f1_from_recall: bool  # True on all-unsafe sets: F1 = 2R/(1+R)
+
+
+class Consistency(TypedDict):
+    """Cross-lingual consistency of one benchmark, over items present in every language."""
+
+    languages: list[str]
+    n_items: int
+    all_agree: float  # share of items whose verdict is the same in every language
+    agreement_vs_en: dict[str, float]
+    kappa_vs_en: dict[str, float | None]
+    fleiss_kappa: float | None
+    loophole_rate: dict[str, float]  # flagged unsafe in English, passed as safe in the language
+    f1_gap: float  # best minus worst language F1
+    best_lang: str
+    worst_lang: str
+
+
+class MetricsFile(TypedDict):
+    """``metrics.json`` of a run folder. Split keys are ``"<benchmark>/<lang>"``."""
+
+    schema_version: int
+    splits: dict[str, SplitMetrics]
+    consistency: dict[str, Consistency]
+    parse_failure_policy: str  # how an unparsed output is counted in F1
+
+
+class RunInfo(TypedDict, total=False):
+    """``run.json`` of a run folder."""
+
+    guard: str
+    model: str
+    model_params: float | None  # parameters, in billions, for the leaderboard's size column
+    backend: str
+    prompt_format: str
+    run_id: str
+    created: str  # ISO 8601, UTC
+    versions: dict[str, str]
+    git_commit: str | None
+    data_checksums: dict[str, str]
+    wall_time_s: float
+    items_per_s: float
+    n_items: int
+    source: str  # "native" or "lm-eval"

@@ -1,0 +1,1 @@
+"""Guards (prompt formats and parsers), inference backends and the ConsistentGuard trainer."""
