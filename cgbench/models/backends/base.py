@@ -9,6 +9,10 @@ from typing import Protocol
 from cgbench.models.guards.base import Prompt
 
 
+class BackendError(RuntimeError):
+    """A backend could not produce completions (server gave up, model missing, bad options)."""
+
+
 @dataclass(frozen=True)
 class Completion:
     text: str
