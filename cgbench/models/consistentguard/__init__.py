@@ -1,0 +1,1 @@
+"""The ConsistentGuard trainer: seed data, distillation, SFT, GRPO rewards, CAO pairs and loss, MLC loss."""
