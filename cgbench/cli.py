@@ -94,6 +94,27 @@ def data_fetch() -> None:
         _fail(str(exc))
 
 
+@app.command("score")
+def score(
+    path: Annotated[
+        Path, typer.Argument(help="A run folder with predictions.jsonl[.gz], or an lm-eval --output_path.")
+    ],
+    results_dir: Annotated[Path, typer.Option(help="Where an imported lm-eval run is written.")] = Path("results"),
+    guard: Annotated[Optional[str], typer.Option(help="Guard name of an imported lm-eval run.")] = None,
+    run_id: Annotated[Optional[str], typer.Option(help="Run id of an imported lm-eval run.")] = None,
+) -> None:
+    """Write metrics.json (per-split metrics and cross-lingual consistency) and print the tables."""
+    from cgbench.harness.report import print_tables
+    from cgbench.harness.scoring import ScoringError, score_path
+
+    try:
+        metrics, run_dir = score_path(path, results_dir, guard=guard, run_id=run_id)
+    except ScoringError as exc:
+        _fail(str(exc))
+    print_tables(metrics)
+    typer.echo(f"wrote {run_dir / 'metrics.json'}")
+
+
 def main() -> None:
     app()
 

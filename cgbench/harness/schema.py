@@ -40,12 +40,14 @@ class Consistency(TypedDict):
     """Cross-lingual consistency of one benchmark, over items present in every language."""
 
     languages: list[str]
+    reference: str | None  # the language the pairwise fields compare against ("en"); None when absent
     n_items: int
     all_agree: float  # share of items whose verdict is the same in every language
     agreement_vs_en: dict[str, float]
     kappa_vs_en: dict[str, float | None]
     fleiss_kappa: float | None
-    loophole_rate: dict[str, float]  # flagged unsafe in English, passed as safe in the language
+    loophole_rate: dict[str, float | None]  # flagged unsafe in English, passed as safe; None: English flags none
+    f1_by_lang: dict[str, float]  # F1 of each language on the common items, behind the gap
     f1_gap: float  # best minus worst language F1
     best_lang: str
     worst_lang: str
@@ -58,6 +60,7 @@ class MetricsFile(TypedDict):
     splits: dict[str, SplitMetrics]
     consistency: dict[str, Consistency]
     parse_failure_policy: str  # how an unparsed output is counted in F1
+    consistency_policy: str  # how an unparsed verdict is counted in consistency
 
 
 class RunInfo(TypedDict, total=False):

@@ -1,0 +1,82 @@
+"""Rich tables of a ``metrics.json``: one of the splits, one of consistency per benchmark."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from cgbench.harness.schema import Consistency, MetricsFile
+
+_STYLE = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True}
+
+
+def pct(value: float | None) -> str:
+    """A fraction as a percentage with one decimal; a dash when undefined."""
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def kappa(value: float | None) -> str:
+    """A kappa, which is not a share, with three decimals."""
+    return "-" if value is None else f"{value:.3f}"
+
+
+def splits_table(metrics: MetricsFile) -> Table:
+    table = Table(title="Per split (%, unsafe = positive)", title_justify="left", **_STYLE)
+    table.add_column("set", overflow="fold")
+    table.add_column("lang", no_wrap=True)
+    for column in ("n", "F1", "F1\n95% CI", "macro\nF1", "prec.", "recall", "FPR", "AUPRC", "parse\nfail"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for key, m in sorted(metrics["splits"].items()):
+        ci = m["f1_ci95"]
+        table.add_row(
+            *key.split("/", 1),
+            str(m["n"]),
+            pct(m["f1"]) + ("*" if m["f1_from_recall"] else ""),
+            f"{pct(ci[0])}–{pct(ci[1])}" if ci else "-",
+            pct(m["macro_f1"]),
+            pct(m["precision"]),
+            pct(m["recall"]),
+            pct(m["fpr"]),
+            pct(m["auprc"]),
+            pct(m["parse_fail"]),
+        )
+    if any(m["f1_from_recall"] for m in metrics["splits"].values()):
+        table.caption = "* all-unsafe set: F1 = 2R/(1+R)"
+    return table
+
+
+def consistency_table(benchmark: str, c: Consistency) -> Table:
+    ref = c.get("reference") or "en"
+    table = Table(title=f"{benchmark}: consistency (%) over {c['n_items']} items", title_justify="left", **_STYLE)
+    table.add_column("lang", no_wrap=True)
+    for column in ("F1", f"agreement\nvs {ref}", f"Cohen kappa\nvs {ref}", "loophole\nrate"):
+        table.add_column(column, justify="right", no_wrap=True)
+    f1 = c.get("f1_by_lang", {})
+    for lang in c["languages"]:
+        table.add_row(
+            lang,
+            pct(f1.get(lang)),
+            pct(c["agreement_vs_en"].get(lang)),
+            kappa(c["kappa_vs_en"].get(lang)),
+            pct(c["loophole_rate"].get(lang)),
+        )
+    return table
+
+
+def consistency_summary(c: Consistency) -> str:
+    return (
+        f"all {len(c['languages'])} languages agree on {pct(c['all_agree'])}% of items; "
+        f"Fleiss kappa {kappa(c['fleiss_kappa'])}; "
+        f"F1 gap {pct(c['f1_gap'])} points ({c['best_lang']} {pct(c['f1_by_lang'][c['best_lang']])} - "
+        f"{c['worst_lang']} {pct(c['f1_by_lang'][c['worst_lang']])})"
+    )
+
+
+def print_tables(metrics: MetricsFile, console: Console | None = None) -> None:
+    """Print the split table, then a consistency table per benchmark."""
+    console = console or Console()
+    console.print(splits_table(metrics))
+    for benchmark, c in sorted(metrics["consistency"].items()):
+        console.print(consistency_table(benchmark, c))
+        console.print(consistency_summary(c), end="\n\n")

@@ -1,0 +1,203 @@
+"""From predictions to ``metrics.json``: reading and checking predictions, scoring a run folder or an
+lm-eval ``--output_path``."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from cgbench.benchmarks import BENCHMARKS
+from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency
+from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
+from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
+
+SCHEMA_VERSION = 1
+PREDICTION_FILES = ("predictions.jsonl", "predictions.jsonl.gz")
+
+
+class ScoringError(ValueError):
+    """Bad predictions or a path that is neither a run folder nor an lm-eval output."""
+
+
+def _open_text(path: Path, mode: str = "rt") -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, mode, encoding="utf-8")
+    return open(path, mode.replace("t", ""), encoding="utf-8")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# field -> (check, what it must be)
+_FIELDS = {
+    "benchmark": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+    "lang": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+    "idx": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "label": (lambda v: _is_int(v) and v in (0, 1), "0 or 1"),
+    "pred": (lambda v: v is None or (_is_int(v) and v in (0, 1)), "0, 1 or null"),
+    "score": (
+        lambda v: v is None or (isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1),
+        "a number in [0, 1] or null",
+    ),
+    "violations": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+    "output": (lambda v: isinstance(v, str), "a string"),
+}
+
+
+def check_prediction(record: object, where: str) -> Prediction:
+    """``record`` as a Prediction, or a ScoringError naming ``where`` and the first bad field."""
+    if not isinstance(record, dict):
+        raise ScoringError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    for field, (ok, expected) in _FIELDS.items():
+        if field not in record:
+            raise ScoringError(f"{where}: field {field!r} is missing")
+        if not ok(record[field]):
+            raise ScoringError(f"{where}: field {field!r} must be {expected}, got {record[field]!r}")
+    return Prediction(**{field: record[field] for field in _FIELDS})
+
+
+def read_predictions(path: str | Path) -> list[Prediction]:
+    """Every line of a ``predictions.jsonl`` (or ``.jsonl.gz``), checked field by field."""
+    path = Path(path)
+    predictions = []
+    try:
+        with _open_text(path) as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ScoringError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
+                predictions.append(check_prediction(record, f"{path}, line {number}"))
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ScoringError(f"{path}: cannot read predictions ({exc})") from exc
+    return predictions
+
+
+def write_predictions(path: str | Path, predictions: Iterable[Prediction]) -> Path:
+    """Write predictions as JSON lines (gzip when the name ends in ``.gz``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _open_text(path, "wt") as out:
+        for p in predictions:
+            out.write(json.dumps(p, ensure_ascii=False) + "\n")
+    return path
+
+
+def _group(predictions: Iterable[Prediction]) -> dict[str, dict[str, list[Prediction]]]:
+    """benchmark -> lang -> predictions, refusing an item predicted twice."""
+    groups: dict[str, dict[str, list[Prediction]]] = defaultdict(lambda: defaultdict(list))
+    seen = set()
+    for p in predictions:
+        key = (p["benchmark"], p["lang"], p["idx"])
+        if key in seen:
+            raise ScoringError(f"{p['benchmark']}/{p['lang']} item {p['idx']} is predicted more than once")
+        seen.add(key)
+        groups[p["benchmark"]][p["lang"]].append(p)
+    return groups
+
+
+def score_predictions(predictions: list[Prediction], *, n_bootstrap: int = 1000, seed: int = 0) -> MetricsFile:
+    """Metrics per ``benchmark/lang`` split, and consistency per benchmark with more than one language
+    (skipped when no item is present in every language)."""
+    if not predictions:
+        raise ScoringError("no predictions to score")
+    splits, consistency = {}, {}
+    for benchmark, by_lang in sorted(_group(predictions).items()):
+        known = BENCHMARKS.get(benchmark)
+        for lang, preds in sorted(by_lang.items()):
+            preds = sorted(preds, key=lambda p: p["idx"])
+            try:
+                splits[f"{benchmark}/{lang}"] = split_metrics(
+                    [p["label"] for p in preds],
+                    [p["pred"] for p in preds],
+                    [p["score"] for p in preds],
+                    all_unsafe=known.all_unsafe if known else False,
+                    n_bootstrap=n_bootstrap,
+                    seed=seed,
+                )
+            except ValueError as exc:
+                raise ScoringError(f"{benchmark}/{lang}: {exc}") from exc
+        everything = [p for preds in by_lang.values() for p in preds]
+        if len(by_lang) > 1 and _has_common_item(by_lang):
+            consistency[benchmark] = benchmark_consistency(everything)
+    return MetricsFile(
+        schema_version=SCHEMA_VERSION,
+        splits=splits,
+        consistency=consistency,
+        parse_failure_policy=PARSE_FAILURE_POLICY,
+        consistency_policy=CONSISTENCY_POLICY,
+    )
+
+
+def _has_common_item(by_lang: dict[str, list[Prediction]]) -> bool:
+    return bool(set.intersection(*({p["idx"] for p in preds} for preds in by_lang.values())))
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def predictions_file(run_dir: str | Path) -> Path | None:
+    """The predictions file of a run folder, or None."""
+    return next((Path(run_dir) / name for name in PREDICTION_FILES if (Path(run_dir) / name).is_file()), None)
+
+
+def write_metrics(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0) -> MetricsFile:
+    """Score ``run_dir/predictions.jsonl[.gz]`` into ``run_dir/metrics.json``."""
+    source = predictions_file(run_dir)
+    if source is None:
+        raise ScoringError(f"{run_dir}: no {' or '.join(PREDICTION_FILES)} here")
+    metrics = score_predictions(read_predictions(source), n_bootstrap=n_bootstrap, seed=seed)
+    _write_json(Path(run_dir) / "metrics.json", metrics)
+    return metrics
+
+
+def _safe_name(name: str) -> str:
+    """A folder name from a guard or model name (``org/model`` -> ``org--model``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name.replace("/", "--")).strip("-") or "unknown"
+
+
+def score_path(
+    path: str | Path,
+    results_dir: str | Path = "results",
+    guard: str | None = None,
+    run_id: str | None = None,
+) -> tuple[MetricsFile, Path]:
+    """Score a native run folder in place, or import an lm-eval ``--output_path`` (written with
+    ``--log_samples``) into ``results_dir/<guard>/<run-id>/``. Returns the metrics and the run folder."""
+    path = Path(path)
+    if not path.exists():
+        raise ScoringError(f"{path}: no such file or folder")
+    if path.is_file() and path.name in PREDICTION_FILES:
+        path = path.parent
+    if predictions_file(path) is not None:
+        return write_metrics(path), path
+    try:
+        from cgbench.harness.lmeval_import import import_lmeval
+    except ImportError as exc:
+        raise ScoringError(
+            f"{path} holds no {PREDICTION_FILES[0]}, and lm-eval import is not available yet "
+            f"(cgbench.harness.lmeval_import: {exc})"
+        ) from exc
+    predictions, info = import_lmeval(path)
+    guard = _safe_name(guard or info.get("guard") or info.get("model") or "unknown")
+    run_id = run_id or info.get("run_id") or datetime.now(UTC).strftime("lmeval-%Y%m%d-%H%M%S")
+    run_dir = Path(results_dir) / guard / run_id
+    if predictions_file(run_dir) is not None:
+        raise ScoringError(f"{run_dir} already holds a run; choose another --run-id")
+    info = RunInfo(**{**info, "guard": guard, "run_id": run_id, "source": info.get("source", "lm-eval")})
+    info.setdefault("n_items", len(predictions))
+    metrics = score_predictions(predictions)
+    write_predictions(run_dir / PREDICTION_FILES[0], predictions)
+    _write_json(run_dir / "metrics.json", metrics)
+    _write_json(run_dir / "run.json", info)
+    return metrics, run_dir
