@@ -2,12 +2,19 @@
 
 A format never lets the user's text decide the verdict: the parser reads only
 the model's output, and the user's text only ever appears inside the prompt.
+
+Raw prompts (``Prompt.raw``) carry no BOS token: the backend adds it when it
+tokenizes (``add_special_tokens=True`` in transformers and vLLM; with lm-eval's
+``hf`` model pass ``add_bos_token=True``).
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
+from typing import Any, ClassVar
 
 
 class Label(IntEnum):
@@ -17,9 +24,13 @@ class Label(IntEnum):
 
 @dataclass(frozen=True)
 class Prompt:
-    """One model input: chat messages for the model's chat template, or a raw string used as is."""
+    """One model input: chat messages for the model's chat template, or a raw string used as is.
 
-    messages: tuple[dict[str, str], ...] | None = None
+    A message's ``content`` is a string, or a list of typed parts (``[{"type": "text", "text": ...}]``)
+    for chat templates that read parts only (Llama Guard 3 1B).
+    """
+
+    messages: tuple[dict[str, Any], ...] | None = None
     raw: str | None = None
 
     def __post_init__(self) -> None:
@@ -43,6 +54,14 @@ class Verdict:
         return replace(self, score=score)
 
 
+def unknown_name(kind: str, name: str, choices: Iterable[str]) -> ValueError:
+    """The error for a name that is not one of ``choices``, with the nearest match when there is one."""
+    choices = list(choices)
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"unknown {kind} {name!r}; choose from {', '.join(choices)}.{hint}")
+
+
 @dataclass(frozen=True)
 class GuardFormat:
     """Base class of a guard family's prompt format. Subclasses override ``build`` and ``parse``."""
@@ -53,9 +72,36 @@ class GuardFormat:
     score_tokens: tuple[str, str] | None = None
     options: dict[str, str] = field(default_factory=dict)
 
+    # option -> allowed values, the first one being the default
+    choices: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def __post_init__(self) -> None:
+        clean = {}
+        for key, value in self.options.items():
+            if key not in self.choices:
+                raise unknown_name(f"option of format {self.name!r}", key, self.choices)
+            if str(value) not in self.choices[key]:
+                raise unknown_name(f"value of option {key!r}", str(value), self.choices[key])
+            clean[key] = str(value)
+        object.__setattr__(self, "options", clean)
+
+    def option(self, key: str) -> str:
+        """An option's value, or its default."""
+        return self.options.get(key, self.choices[key][0])
+
     def build(self, text: str) -> list[Prompt]:
         """The prompts for one user prompt (usually one; ShieldGemma asks one per policy)."""
         raise NotImplementedError
+
+    def single_prompt(self, text: str) -> Prompt:
+        """The one prompt of a single-prompt harness (lm-eval); an error for formats that need several."""
+        prompts = self.build(text)
+        if len(prompts) != 1:
+            raise ValueError(
+                f"format {self.name!r} builds {len(prompts)} prompts per item with options {self.options}; "
+                "a single-prompt harness needs one (see the format's options)"
+            )
+        return prompts[0]
 
     def parse(self, output: str) -> Verdict:
         """Read one raw model output."""
@@ -73,3 +119,9 @@ class GuardFormat:
             tuple(code for v in verdicts for code in v.violations),
             max(scores) if all(s is not None for s in scores) else None,
         )
+
+
+def first_line(output: str) -> tuple[str, list[str]]:
+    """The first non-empty line of an output (stripped) and the non-empty lines after it."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    return (lines[0], lines[1:]) if lines else ("", [])

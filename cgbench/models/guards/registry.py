@@ -1,0 +1,84 @@
+"""The two registries of guards: prompt formats by name, and named guards (a model plus its format)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cgbench.models.guards.base import GuardFormat, unknown_name
+from cgbench.models.guards.consistentguard import ConsistentGuardFormat
+from cgbench.models.guards.guardreasoner import GuardReasonerFormat
+from cgbench.models.guards.instruct import InstructFormat
+from cgbench.models.guards.llama_guard import LlamaGuardFormat
+from cgbench.models.guards.shieldgemma import ShieldGemmaFormat
+from cgbench.models.guards.wildguard import WildGuardFormat
+
+FORMATS: dict[str, type[GuardFormat]] = {
+    "instruct": InstructFormat,
+    "llama_guard": LlamaGuardFormat,
+    "shieldgemma": ShieldGemmaFormat,
+    "guardreasoner": GuardReasonerFormat,
+    "wildguard": WildGuardFormat,
+    "consistentguard": ConsistentGuardFormat,
+}
+
+
+def get_format(name: str, **options: str) -> GuardFormat:
+    """A prompt format by name, with its options (unknown names, options or values raise ValueError)."""
+    if name not in FORMATS:
+        raise unknown_name("prompt format", name, FORMATS)
+    return FORMATS[name](options=dict(options))
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    """A named guard: which model, asked in which format."""
+
+    name: str
+    format: str | None  # None for guards that do not generate (probes)
+    format_options: dict[str, str] = field(default_factory=dict)
+    hub_id: str | None = None  # None: the user passes --model
+    params_b: float | None = None  # billions of parameters, for the leaderboard; None when it depends on --model
+    kind: Literal["generative", "probe"] = "generative"
+    description: str = ""
+
+    def guard_format(self) -> GuardFormat:
+        if self.format is None:
+            raise ValueError(f"guard {self.name!r} is a {self.kind}; it has no prompt format")
+        return get_format(self.format, **self.format_options)
+
+
+GUARDS: dict[str, GuardSpec] = {
+    g.name: g
+    for g in (
+        GuardSpec("llama-guard-3-1b", "llama_guard", {"variant": "1b"}, "meta-llama/Llama-Guard-3-1B", 1.5,
+                  description="Llama Guard 3 1B, categories S1-S13"),
+        GuardSpec("llama-guard-3-8b", "llama_guard", {"variant": "8b"}, "meta-llama/Llama-Guard-3-8B", 8.03,
+                  description="Llama Guard 3 8B, categories S1-S14"),
+        GuardSpec("shieldgemma-2b", "shieldgemma", {}, "google/shieldgemma-2b", 2.61,
+                  description="ShieldGemma 2B, max P(Yes) over four policies"),
+        GuardSpec("shieldgemma-9b", "shieldgemma", {}, "google/shieldgemma-9b", 9.24,
+                  description="ShieldGemma 9B, max P(Yes) over four policies"),
+        GuardSpec("guardreasoner-1b", "guardreasoner", {}, "yueliu1999/GuardReasoner-1B", 1.24,
+                  description="GuardReasoner 1B (Llama 3.2 1B), reasoning guard"),
+        GuardSpec("guardreasoner-3b", "guardreasoner", {}, "yueliu1999/GuardReasoner-3B", 3.21,
+                  description="GuardReasoner 3B (Llama 3.2 3B), reasoning guard"),
+        GuardSpec("guardreasoner-8b", "guardreasoner", {}, "yueliu1999/GuardReasoner-8B", 8.03,
+                  description="GuardReasoner 8B (Llama 3.1 8B), reasoning guard"),
+        GuardSpec("wildguard", "wildguard", {}, "allenai/wildguard", 7.25,
+                  description="WildGuard (Mistral 7B v0.3)"),
+        GuardSpec("consistentguard", "consistentguard", {}, None, None,
+                  description="ConsistentGuard trained with `cgbench train`; pass --model PATH"),
+        GuardSpec("instruct", "instruct", {}, None, None,
+                  description="any chat model asked with a plain instruction; pass --model"),
+        GuardSpec("e5-probe", None, {}, "intfloat/multilingual-e5-small", 0.118, kind="probe",
+                  description="multilingual-e5-small embeddings + logistic regression, the CPU default"),
+    )
+}  # fmt: skip
+
+
+def get_guard(name: str) -> GuardSpec:
+    """A named guard (unknown names raise ValueError with the choices and the nearest match)."""
+    if name not in GUARDS:
+        raise unknown_name("guard", name, GUARDS)
+    return GUARDS[name]
