@@ -36,8 +36,9 @@ def verdict_matrix(
         labels[p["lang"]][p["idx"]] = p["label"]
     langs = sorted(verdicts)
     common = sorted(set.intersection(*(set(v) for v in verdicts.values()))) if langs else []
-    v = np.array([[verdicts[lang][i] for lang in langs] for i in common], dtype=np.int8).reshape(len(common), -1)
-    y = np.array([[labels[lang][i] for lang in langs] for i in common], dtype=np.int8).reshape(len(common), -1)
+    shape = (len(common), len(langs))
+    v = np.array([[verdicts[lang][i] for lang in langs] for i in common], dtype=np.int8).reshape(shape)
+    y = np.array([[labels[lang][i] for lang in langs] for i in common], dtype=np.int8).reshape(shape)
     return langs, common, v, y
 
 

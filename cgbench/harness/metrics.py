@@ -54,7 +54,8 @@ def f1_ci95(labels: np.ndarray, preds: np.ndarray, n_bootstrap: int = 1000, seed
     """Percentile bootstrap 95% interval of F1 over items resampled with replacement.
 
     Resampling n items with replacement draws the (TP, FP, FN, TN) counts from a multinomial with the
-    observed cell shares, so the resamples are drawn as counts: fast at any split size.
+    observed cell shares, so the resamples are drawn as counts: fast at any split size. Resamples in
+    which F1 is undefined (no unsafe item, no unsafe verdict) are left out.
     """
     if n_bootstrap <= 0:
         return []
@@ -67,8 +68,11 @@ def f1_ci95(labels: np.ndarray, preds: np.ndarray, n_bootstrap: int = 1000, seed
         ]
     )
     counts = np.random.default_rng(seed).multinomial(len(labels), cells / cells.sum(), size=n_bootstrap)
-    scores = _f1(counts[:, 0], counts[:, 1], counts[:, 2])
-    low, high = np.percentile(scores, [2.5, 97.5])
+    tp, fp, fn = counts[:, 0], counts[:, 1], counts[:, 2]
+    defined = 2 * tp + fp + fn > 0  # a resample with no unsafe item and no unsafe verdict has no F1
+    if not defined.any():
+        return [0.0, 0.0]
+    low, high = np.percentile(_f1(tp, fp, fn)[defined], [2.5, 97.5])
     return [float(low), float(high)]
 
 
