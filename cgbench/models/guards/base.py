@@ -37,6 +37,13 @@ class Prompt:
         if (self.messages is None) == (self.raw is None):
             raise ValueError("a Prompt has either messages or raw text, not both")
 
+    def as_text(self) -> str:
+        """The raw text, or the text of the last message (its parts joined): for harnesses that take one string."""
+        if self.raw is not None:
+            return self.raw
+        content = self.messages[-1]["content"]
+        return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+
 
 @dataclass(frozen=True)
 class Verdict:

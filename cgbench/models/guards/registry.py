@@ -51,8 +51,8 @@ class GuardSpec:
 GUARDS: dict[str, GuardSpec] = {
     g.name: g
     for g in (
-        GuardSpec("llama-guard-3-1b", "llama_guard", {"variant": "1b"}, "meta-llama/Llama-Guard-3-1B", 1.5,
-                  description="Llama Guard 3 1B, categories S1-S13"),
+        GuardSpec("llama-guard-3-1b", "llama_guard", {"variant": "1b", "render": "raw"}, "meta-llama/Llama-Guard-3-1B",
+                  1.5, description="Llama Guard 3 1B, categories S1-S13 (raw prompt: see llama_guard.py)"),
         GuardSpec("llama-guard-3-8b", "llama_guard", {"variant": "8b"}, "meta-llama/Llama-Guard-3-8B", 8.03,
                   description="Llama Guard 3 8B, categories S1-S14"),
         GuardSpec("shieldgemma-2b", "shieldgemma", {}, "google/shieldgemma-2b", 2.61,
