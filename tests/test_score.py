@@ -198,3 +198,19 @@ def test_lm_eval_output_is_imported_into_results(tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "results" / "smol" / "r2" / "metrics.json").is_file()
+
+
+def test_lm_eval_importer_errors_are_reported(tmp_path, monkeypatch):
+    def broken(path):
+        raise ValueError(f"{path}/samples_cg_toxicchat_en.jsonl, line 2: field 'filtered_resps' is missing")
+
+    def bad_record(path):
+        return [{**_real_predictions(1)[0], "pred": "unsafe"}], {}
+
+    (tmp_path / "out").mkdir()
+    for importer, message in ((broken, "field 'filtered_resps' is missing"), (bad_record, "imported prediction 0")):
+        fake = types.SimpleNamespace(import_lmeval=importer)
+        monkeypatch.setitem(sys.modules, "cgbench.harness.lmeval_import", fake)
+        result = CliRunner().invoke(app, ["score", str(tmp_path / "out"), "--results-dir", str(tmp_path / "r")])
+        assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "r").exists()  # nothing half-written

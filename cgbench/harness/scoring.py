@@ -184,11 +184,15 @@ def score_path(
     try:
         from cgbench.harness.lmeval_import import import_lmeval
     except ImportError as exc:
+        missing = "lm-eval import is not available yet" if exc.name == "cgbench.harness.lmeval_import" else str(exc)
         raise ScoringError(
-            f"{path} holds no {PREDICTION_FILES[0]}, and lm-eval import is not available yet "
-            f"(cgbench.harness.lmeval_import: {exc})"
+            f"{path} holds no {PREDICTION_FILES[0]}, so it is read as an lm-eval output: {missing}"
         ) from exc
-    predictions, info = import_lmeval(path)
+    try:
+        predictions, info = import_lmeval(path)
+    except (ValueError, OSError) as exc:  # the importer's own errors name the file and field
+        raise ScoringError(str(exc)) from exc
+    predictions = [check_prediction(p, f"{path}: imported prediction {i}") for i, p in enumerate(predictions)]
     guard = _safe_name(guard or info.get("guard") or info.get("model") or "unknown")
     run_id = run_id or info.get("run_id") or datetime.now(UTC).strftime("lmeval-%Y%m%d-%H%M%S")
     run_dir = Path(results_dir) / guard / run_id
