@@ -73,6 +73,8 @@ def data_validate(data_dir: DataDir = None) -> None:
     report = validate(data_dir=data_dir)
     for note in report.notes:
         typer.echo(f"note: {note}")
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW)
     for error in report.errors:
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
     total = sum(report.counts.values())
@@ -92,6 +94,49 @@ def data_fetch() -> None:
             typer.echo(f"ok {path}")
     except DataError as exc:
         _fail(str(exc))
+
+
+@data_app.command("add-language")
+def data_add_language(
+    lang: Annotated[str, typer.Argument(help="ISO 639-1 code of the new language, e.g. ur")],
+    translator: Annotated[
+        Optional[str], typer.Option(help="googletrans, hf:<model id or path> (NLLB, M2M100, Marian) or openai:<model>")
+    ] = None,
+    from_dir: Annotated[
+        Optional[Path], typer.Option("--from-dir", help="Import a folder laid out like the release (the 3 JSON files).")
+    ] = None,
+    base_url: Annotated[
+        Optional[str], typer.Option(help="openai: server URL (else $OPENAI_BASE_URL; key in $OPENAI_API_KEY).")
+    ] = None,
+    target_code: Annotated[
+        Optional[str], typer.Option(help="hf: the model's code for the language (urd_Arab, >>urd<<).")
+    ] = None,
+    device: Annotated[Optional[str], typer.Option(help="hf: cpu, cuda, cuda:1 ...")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Texts per translator call.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a language added before.")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore cached translations of this language.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Translate or import the three sets into LANG, validate, and register it (data, lm-eval tasks)."""
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.add_language import add_language, print_added
+    from cgbench.benchmarks.translators import TranslationError
+
+    options = {"base_url": base_url, "target_code": target_code, "device": device}
+    try:
+        added = add_language(
+            lang,
+            translator=translator,
+            from_dir=from_dir,
+            data_dir=data_dir,
+            batch_size=batch_size,
+            force=force,
+            fresh=fresh,
+            translator_options=options,
+        )
+    except (DataError, TranslationError) as exc:
+        _fail(str(exc))
+    print_added(added)
 
 
 @app.command("score")

@@ -33,6 +33,7 @@ def _isolated_env(monkeypatch, tmp_path_factory, mirror):
     """Every test sees the mirror through the environment and a private cache; no test touches $HOME."""
     monkeypatch.setenv("CGBENCH_DATA_DIR", str(mirror))
     monkeypatch.setenv("CGBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("CGBENCH_HOME", str(tmp_path_factory.mktemp("home")))  # where added languages go
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")

@@ -9,6 +9,7 @@ non-breaking spaces, or no colon at all.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "en": ("Human user", "Human Ser"),
@@ -28,6 +29,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     ),
     "bn": ("মানব ব্যবহারকারী", "মানুষ ব্যবহারকারী", "হিউম্যান ইউজার", "হিউম্যান সের", "ফুমান ব্যবহারকারী", "একজন ব্যবহারকারী"),
     "hi": ("मानव उपयोगकर्ता", "मानव उपयोक्ता", "फूमन यूजर", "ह्यूमन सेर"),
+    "ur": ("انسانی صارف",),  # the Urdu folder of the release (not among the paper's six)
 }
 _LANGUAGE_PREFIXES = ("Français",)
 _ALL = sorted({h for hs in HEADERS.values() for h in hs}, key=len, reverse=True)
@@ -61,3 +63,32 @@ def leftover_header(text: str) -> str | None:
     """The header a stripped prompt still starts with (followed by a separator), if any."""
     match = _HEADER_RE.match(text)
     return match.group(0) if match else None
+
+
+_CANDIDATE_RE = re.compile(rf"^{_SPACE}([^\n:：ঃ]{{1,30}}?){_SPACE}{_COLON}")
+
+
+def common_header(texts: list[str], min_share: float = 0.5) -> str | None:
+    """A header unknown to :data:`HEADERS` that starts at least ``min_share`` of ``texts`` (already stripped).
+
+    Imported folders of a new language carry the ``Human user:`` header translated into that language.
+
+    >>> common_header(["Kasutaja: tere", "Kasutaja: kuidas?", "mis: see"])
+    'Kasutaja'
+    >>> common_header(["Hello there", "What: now", "Fine"]) is None
+    True
+    """
+    found = Counter(m.group(1).strip() for t in texts if (m := _CANDIDATE_RE.match(t)))
+    if not found:
+        return None
+    header, count = found.most_common(1)[0]
+    return header if count >= min_share * len(texts) else None
+
+
+def strip_given_header(text: str, header: str) -> str:
+    """``text`` without a leading ``header`` followed by a colon.
+
+    >>> strip_given_header("Kasutaja :  tere", "Kasutaja")
+    'tere'
+    """
+    return re.sub(rf"^{_SPACE}{re.escape(header)}{_SPACE}{_COLON}", "", text, count=1).strip()

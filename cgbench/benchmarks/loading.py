@@ -57,18 +57,24 @@ def _field(path: Path, row: int, record: Any, name: str, kinds: type | tuple[typ
     return value
 
 
-def extra_languages(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
-    """Languages added to the data dir beyond the six of the paper: code -> folder."""
+def _extra_roots(data_dir: str | os.PathLike | None = None) -> dict[str, Path]:
+    """Added language folders -> the root holding them: the mirror (else the download cache) first, then
+    the user dir, where ``cgbench data add-language`` writes (a mirror may be read-only)."""
     mirror = sources.data_dir(data_dir)
-    roots = [mirror] if mirror is not None else [sources.cache_dir()]
+    roots = [mirror if mirror is not None else sources.cache_dir(), sources.user_dir()]
     known = set(LANGUAGES.values())
-    found = {}
+    found: dict[str, Path] = {}
     for root in roots:
         for folder in sorted((root / "consistentguard").glob("benchmark_*")):
             name = folder.name.removeprefix("benchmark_")
             if name not in known and folder.is_dir():
-                found[name] = name
+                found.setdefault(name, root)
     return found
+
+
+def extra_languages(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
+    """Languages added to the data dir or the user dir beyond the six of the paper: code -> folder."""
+    return {name: name for name in _extra_roots(data_dir)}
 
 
 def available_languages(data_dir: str | os.PathLike | None = None) -> list[str]:
@@ -81,10 +87,22 @@ def release_source(benchmark: str, lang: str, data_dir: str | os.PathLike | None
     return sources.release_file(language_folder(lang, extra), benchmark)
 
 
+def release_path(benchmark: str, lang: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """The local file of one split: in the mirror or cache, or in the user dir for an added language."""
+    source = release_source(benchmark, lang, data_dir)
+    folder = source.path.split("/")[1].removeprefix("benchmark_")
+    root = _extra_roots(data_dir).get(folder) if lang not in LANGUAGES else None
+    if root is None or root != sources.user_dir():
+        return sources.locate(source, data_dir)
+    path = root / source.path
+    if not path.is_file():
+        raise DataError(f"{path}: file missing from the added language folder (add it again with --force)")
+    return path
+
+
 def read_release(benchmark: str, lang: str, data_dir: str | os.PathLike | None = None) -> list[tuple[str, int]]:
     """(raw input, label) rows of one split of the ConsistentGuard release, checked field by field."""
-    source = release_source(benchmark, lang, data_dir)
-    path = sources.locate(source, data_dir)
+    path = release_path(benchmark, lang, data_dir)
     records = read_json(path)
     if not isinstance(records, list):
         raise DataError(f"{path}: expected a JSON list of rows, got {type(records).__name__}")
@@ -185,7 +203,8 @@ def _root_key(data_dir: str | os.PathLike | None) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _load(benchmark: str, lang: str, root: str | None) -> tuple[Item, ...]:
+def _load(benchmark: str, lang: str, root: str | None, home: str | None = None) -> tuple[Item, ...]:
+    # ``home`` (the user dir) only keys the cache: added languages live there
     get_benchmark(benchmark)
     extra = extra_languages(root) if lang not in LANGUAGES else {}
     code = language_code(lang, extra)
@@ -208,7 +227,7 @@ def _load(benchmark: str, lang: str, root: str | None) -> tuple[Item, ...]:
 
 def load_split(benchmark: str, lang: str, data_dir: str | os.PathLike | None = None) -> list[Item]:
     """The Items of one benchmark in one language (ISO 639-1 code or release folder name)."""
-    return list(_load(benchmark, lang, _root_key(data_dir)))
+    return list(_load(benchmark, lang, _root_key(data_dir), str(sources.user_dir())))
 
 
 def load_all(

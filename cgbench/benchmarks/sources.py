@@ -18,6 +18,7 @@ from cgbench.benchmarks.errors import DataError
 
 DATA_DIR_ENV = "CGBENCH_DATA_DIR"
 CACHE_DIR_ENV = "CGBENCH_CACHE_DIR"
+HOME_ENV = "CGBENCH_HOME"
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,15 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
 def cache_dir() -> Path:
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cgbench"
     return Path(os.environ.get(CACHE_DIR_ENV, default))
+
+
+def user_dir() -> Path:
+    """Where languages added with ``cgbench data add-language`` live (the mirror is read-only).
+
+    ``$CGBENCH_HOME``, else ``$XDG_DATA_HOME/cgbench``, else ``~/.local/share/cgbench``; laid out like a mirror.
+    """
+    default = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "cgbench"
+    return Path(os.environ.get(HOME_ENV, default)).expanduser()
 
 
 def sha256_of(path: Path) -> str:

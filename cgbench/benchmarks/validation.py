@@ -1,20 +1,30 @@
-"""Checks over every split: counts, alignment of labels, empty texts, leftover headers."""
+"""Checks over every split: counts, alignment of labels, empty texts, leftover headers; for translated
+splits also the share left in English, the writing system and length-ratio outliers."""
 
 from __future__ import annotations
 
+import math
 import os
+import statistics
 from dataclasses import dataclass, field
 
 from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.headers import leftover_header
 from cgbench.benchmarks.loading import Item, available_languages, load_split
 from cgbench.benchmarks.registry import BENCHMARKS
+from cgbench.benchmarks.scripts import language_script, script_share
+
+IDENTICAL_WARN = 0.05  # share of rows identical to English above which a warning is shown
+IDENTICAL_MAX = 0.5  # above this the split is refused: the translator handed English back
+MIN_SCRIPT_SHARE = 0.8  # share of rows written mostly in the language's script (paper splits: 0.91 to 1.0)
+OUTLIER_SIGMAS = 4.0  # a length ratio this many robust sigmas (and 3x) away from the split's median is listed
 
 
 @dataclass
 class ValidationReport:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # reported, not failed
+    warnings: list[str] = field(default_factory=list)  # reported loudly, not failed
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
@@ -43,6 +53,58 @@ def check_split(items: list[Item], english: list[Item]) -> tuple[list[str], list
     return errors, notes
 
 
+def _rows(indices: list[int], limit: int = 10) -> str:
+    more = f" and {len(indices) - limit} more" if len(indices) > limit else ""
+    return f"row{'s' if len(indices) > 1 else ''} {indices[:limit]}{more}"
+
+
+def check_translation(items: list[Item], english: list[Item], report: ValidationReport) -> None:
+    """Add the translation checks of one non-English split to ``report``: the share identical to English,
+    the writing system (skipped with a note for a language not in the script table), length-ratio outliers."""
+    if not items or len(items) != len(english):
+        return  # check_split already reports the mismatch
+    lang, where = items[0].lang, f"{items[0].benchmark}/{items[0].lang}"
+    same = [item.idx for item, gold in zip(items, english) if item.text.strip() == gold.text.strip()]
+    share = len(same) / len(items)
+    if share > IDENTICAL_MAX:
+        report.errors.append(f"{where}: {share:.0%} of rows are identical to English (untranslated?): {_rows(same)}")
+    elif share > IDENTICAL_WARN:
+        report.warnings.append(f"{where}: {share:.1%} of rows are identical to English: {_rows(same)}")
+    _check_script(items, where, language_script(lang), report)
+    _check_lengths(items, english, where, report)
+
+
+def _check_script(items: list[Item], where: str, script: str | None, report: ValidationReport) -> None:
+    if script is None:
+        report.notes.append(f"{where}: script check skipped: no known writing system for {items[0].lang!r}")
+        return
+    shares = [(item.idx, script_share(item.text, script)) for item in items]
+    scored = [(idx, s) for idx, s in shares if s is not None]
+    if not scored:
+        return
+    mostly = sum(s >= 0.5 for _, s in scored) / len(scored)
+    message = f"{where}: {mostly:.1%} of rows are mostly in {script} script"
+    if mostly < MIN_SCRIPT_SHARE:
+        report.errors.append(f"{message}, expected at least {MIN_SCRIPT_SHARE:.0%} (wrong target language?)")
+    if none := [idx for idx, s in scored if s == 0]:
+        report.notes.append(f"{message}; no {script} letter in {_rows(none)}")
+
+
+def _check_lengths(items: list[Item], english: list[Item], where: str, report: ValidationReport) -> None:
+    ratios = [(item.idx, max(len(item.text), 1) / max(len(gold.text), 1)) for item, gold in zip(items, english)]
+    logs = [math.log(r) for _, r in ratios]
+    median = statistics.median(logs)
+    sigma = 1.4826 * statistics.median(abs(x - median) for x in logs)
+    limit = max(OUTLIER_SIGMAS * sigma, math.log(3))
+    outliers = [f"row {idx} ({r:.2f})" for (idx, r), x in zip(ratios, logs) if abs(x - median) > limit]
+    if outliers:
+        more = f" and {len(outliers) - 10} more" if len(outliers) > 10 else ""
+        report.notes.append(
+            f"{where}: {len(outliers)} length-ratio outlier(s) (translation/English characters, median "
+            f"{math.exp(median):.2f}): {', '.join(outliers[:10])}{more}"
+        )
+
+
 def validate(
     benchmarks: list[str] | None = None,
     langs: list[str] | None = None,
@@ -66,4 +128,6 @@ def validate(
             errors, notes = check_split(items, english)
             report.errors += errors
             report.notes += notes
+            if items and items[0].lang != "en":
+                check_translation(items, english, report)
     return report
