@@ -9,13 +9,10 @@ everything before ``</think>``.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 
-THINK_END = "</think>"
-JUDGE_RE = re.compile(r"<judge>(.*?)</judge>", re.DOTALL)
-VIOLATIONS_RE = re.compile(r"<violations>(.*?)</violations>", re.DOTALL)
+from cgbench.models.guards.consistentguard import JUDGE_RE, THINK_END, VIOLATIONS_RE, judges, reasoning
 
 # Released weights (format parts 0.1 each, length 0.2, diversity 0.2, accuracy 0.4).
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -27,12 +24,6 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "diversity": 0.2,
     "accuracy": 0.4,
 }
-
-
-def reasoning(completion: str) -> str | None:
-    """The text before the first ``</think>``, or None when the reasoning is never closed."""
-    head, closed, _ = completion.partition(THINK_END)
-    return head if closed else None
 
 
 def has_think_end(completions: list[str], **kwargs) -> list[float]:
@@ -153,11 +144,7 @@ def accuracy_reward(completions: list[str], label: list[int | str], **kwargs) ->
     ...                 label=[1, 0, 1, "harmful"])
     [1.0, 1.0, 0.0, 0.0]
     """
-    rewards = []
-    for c, gold in zip(completions, label, strict=True):
-        judge = JUDGE_RE.search(c)
-        rewards.append(float(judge is not None and judge.group(1).strip().lower() == gold_word(gold)))
-    return rewards
+    return [float(judges(c)[:1] == [gold_word(gold)]) for c, gold in zip(completions, label, strict=True)]
 
 
 REWARDS: dict[str, Callable[..., list[float]]] = {

@@ -1,0 +1,225 @@
+"""CAO on TRL 1.x: DPO loss + λ·KL(π_θ ‖ π_ref) on an anchor completion, optionally + MLC.
+
+A CAO row is a DPO row (``prompt``, ``chosen``, ``rejected``: the failed-language input, a successful
+output, the failed output) plus an anchor (``anchor_prompt``, ``anchor_completion``: an English input and
+its successful output) and, for the MLC term, ``variants`` (the same seed prompt in every language,
+English first). TRL drops columns its collator does not know, so the config turns
+``remove_unused_columns`` off and ``DataCollatorForCAO`` pads the extra columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from accelerate.utils import is_peft_model
+from trl import DPOConfig, DPOTrainer
+from trl.trainer.dpo_trainer import DataCollatorForPreference
+from trl.trainer.utils import pad, use_adapter
+
+from cgbench.models.consistentguard.mlc import MLC_DIM, MLC_TAU, MLCHead
+
+EXTRA_PREFIXES = ("anchor_", "mlc_")
+
+
+@dataclass
+class CAOConfig(DPOConfig):
+    """``DPOConfig`` with the anchor KL weight and the optional MLC term (weight 0 turns it off)."""
+
+    anchor_kl_weight: float = field(default=1.0, metadata={"help": "λ: weight of KL(π_θ‖π_ref) on the anchor."})
+    mlc_weight: float = field(default=0.0, metadata={"help": "Weight of the MLC loss (release: 0.8); 0 = off."})
+    mlc_dim: int = field(default=MLC_DIM, metadata={"help": "MLC projection size."})
+    mlc_tau: float = field(default=MLC_TAU, metadata={"help": "MLC temperature."})
+    mlc_layer: int = field(default=-1, metadata={"help": "Hidden-state layer for MLC (-1 = last)."})
+    mlc_every: int = field(default=2, metadata={"help": "Add the MLC term every this many optimizer steps."})
+    remove_unused_columns: bool = field(default=False, metadata={"help": "False: keep the anchor columns."})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.remove_unused_columns:
+            raise ValueError("CAO needs remove_unused_columns=False: the anchor columns must reach the collator")
+        if self.precompute_ref_log_probs:
+            raise ValueError(
+                "CAO needs the reference model in memory for the anchor KL: precompute_ref_log_probs=False"
+            )
+
+
+@dataclass
+class DataCollatorForCAO(DataCollatorForPreference):
+    """TRL's preference collator, plus padded anchor and MLC-variant tensors when the rows carry them."""
+
+    def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        batch = super().torch_call(examples)
+        if "anchor_prompt_ids" in examples[0]:
+            ids, completion = [], []
+            for ex in examples:
+                seq = ex["anchor_prompt_ids"] + ex["anchor_completion_ids"]
+                mask = [0] * len(ex["anchor_prompt_ids"]) + [1] * len(ex["anchor_completion_ids"])
+                if self.max_length is not None:
+                    seq, mask = seq[: self.max_length], mask[: self.max_length]
+                ids.append(torch.tensor(seq))
+                completion.append(torch.tensor(mask, dtype=torch.long))
+            batch["anchor_input_ids"] = pad(ids, padding_value=self.pad_token_id, padding_side="right")
+            batch["anchor_attention_mask"] = pad(
+                [torch.ones_like(x) for x in ids], padding_value=0, padding_side="right"
+            )
+            batch["anchor_completion_mask"] = pad(completion, padding_value=0, padding_side="right")
+        if "mlc_variant_ids" in examples[0]:
+            counts = {len(ex["mlc_variant_ids"]) for ex in examples}
+            if len(counts) != 1:
+                raise ValueError(f"every row needs the same number of language variants, got {sorted(counts)}")
+            rows = [
+                torch.tensor(v[: self.max_length] if self.max_length else v)
+                for ex in examples
+                for v in ex["mlc_variant_ids"]
+            ]
+            batch["mlc_input_ids"] = pad(rows, padding_value=self.pad_token_id, padding_side="right")
+            batch["mlc_attention_mask"] = pad([torch.ones_like(r) for r in rows], padding_value=0, padding_side="right")
+        return batch
+
+
+def tokenize_extras(dataset, tokenizer, variants: bool = True):
+    """Add ``anchor_prompt_ids``/``anchor_completion_ids`` (EOS appended, like TRL's chosen) and ``mlc_variant_ids``."""
+    columns = set(dataset.column_names) - (set() if variants else {"variants"})
+    eos = tokenizer.eos_token or ""
+
+    def tokenize(row: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        if "anchor_prompt" in columns:
+            prompt_ids = tokenizer(row["anchor_prompt"])["input_ids"]
+            completion = row["anchor_completion"]
+            full = tokenizer(row["anchor_prompt"] + completion + ("" if completion.endswith(eos) else eos))["input_ids"]
+            split = _common_prefix(prompt_ids, full)
+            out["anchor_prompt_ids"], out["anchor_completion_ids"] = full[:split], full[split:]
+        if "variants" in columns:
+            out["mlc_variant_ids"] = [tokenizer(text)["input_ids"] for text in row["variants"]]
+        return out
+
+    return dataset.map(tokenize) if columns & {"anchor_prompt", "variants"} else dataset
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def anchor_kl(policy_logits: torch.Tensor, ref_logits: torch.Tensor) -> torch.Tensor:
+    """Mean over completion tokens of KL(π_θ ‖ π_ref) over the vocabulary; logits are already shifted.
+
+    ``policy_logits``/``ref_logits``: (tokens, vocab) at the positions that predict completion tokens.
+    """
+    logp = F.log_softmax(policy_logits.float(), dim=-1)
+    logq = F.log_softmax(ref_logits.float(), dim=-1)
+    per_token = (logp.exp() * (logp - logq)).sum(-1)
+    return per_token.mean() if per_token.numel() else policy_logits.sum() * 0.0
+
+
+class CAOTrainer(DPOTrainer):
+    """``DPOTrainer`` whose loss adds the anchor KL (and MLC). The one overridden hook is ``_compute_loss``."""
+
+    def __init__(
+        self,
+        model,
+        ref_model=None,
+        args: CAOConfig | None = None,
+        train_dataset=None,
+        processing_class=None,
+        data_collator=None,
+        **kwargs,
+    ):
+        if not isinstance(args, CAOConfig):
+            raise TypeError("CAOTrainer needs args=CAOConfig(...)")
+        if processing_class is None or train_dataset is None:
+            raise TypeError("CAOTrainer needs processing_class (the tokenizer) and train_dataset")
+        if data_collator is None:
+            pad_id = processing_class.pad_token_id
+            pad_id = processing_class.eos_token_id if pad_id is None else pad_id
+            data_collator = DataCollatorForCAO(pad_token_id=pad_id, max_length=args.max_length)
+        if args.mlc_weight and not hasattr(model, "mlc_head"):
+            # A submodule of the model, so optimizers, DeepSpeed and FSDP see its parameters
+            hidden = model.config.get_text_config().hidden_size
+            model.add_module("mlc_head", MLCHead(hidden, args.mlc_dim, args.mlc_tau, args.mlc_layer))
+        super().__init__(
+            model,
+            ref_model=ref_model,
+            args=args,
+            train_dataset=tokenize_extras(train_dataset, processing_class, variants=bool(args.mlc_weight)),
+            processing_class=processing_class,
+            data_collator=data_collator,
+            **kwargs,
+        )
+
+    def _compute_loss(self, model, inputs, return_outputs):
+        inputs = dict(inputs)
+        extra = {k: inputs.pop(k) for k in list(inputs) if k.startswith(EXTRA_PREFIXES)}
+        result = super()._compute_loss(model, inputs, return_outputs)
+        loss = result[0] if return_outputs else result
+        mode = "train" if self.model.training else "eval"
+        if "anchor_input_ids" in extra and self.args.anchor_kl_weight:
+            kl = self._anchor_kl(model, extra)
+            self._metrics[mode]["anchor_kl"].append(self.accelerator.gather_for_metrics(kl.detach()).mean().item())
+            loss = loss + self.args.anchor_kl_weight * kl
+        if "mlc_input_ids" in extra and self.args.mlc_weight and self.state.global_step % self.args.mlc_every == 0:
+            head = self.accelerator.unwrap_model(model).mlc_head
+            n_langs = extra["mlc_input_ids"].size(0) // (inputs["input_ids"].size(0) // 2)
+            mlc = head(model, extra["mlc_input_ids"], extra["mlc_attention_mask"], n_langs)
+            self._metrics[mode]["mlc"].append(self.accelerator.gather_for_metrics(mlc.detach()).mean().item())
+            loss = loss + self.args.mlc_weight * mlc
+        return (loss, result[1]) if return_outputs else loss
+
+    def _anchor_kl(self, model, extra: dict[str, torch.Tensor]) -> torch.Tensor:
+        ids, attention = extra["anchor_input_ids"], extra["anchor_attention_mask"]
+        predicts = extra["anchor_completion_mask"][:, 1:].bool()  # position t predicts token t+1
+        policy = _logits_at(model, ids, attention, predicts)
+        with torch.no_grad():
+            if self.ref_model is not None:
+                ref = _logits_at(self.ref_model, ids, attention, predicts)
+            elif is_peft_model(self.model):
+                unwrapped = self.accelerator.unwrap_model(self.model)
+                name = "ref" if "ref" in unwrapped.peft_config else None
+                with use_adapter(unwrapped, adapter_name=name):
+                    ref = _logits_at(model, ids, attention, predicts)
+            else:
+                raise ValueError("CAO needs a reference model: pass ref_model or train a PEFT adapter")
+        return anchor_kl(policy, ref)
+
+
+def _logits_at(model, ids: torch.Tensor, attention: torch.Tensor, predicts: torch.Tensor) -> torch.Tensor:
+    """Logits only at the selected positions: the LM head runs on those hidden states, not the whole batch."""
+    out = model(input_ids=ids, attention_mask=attention, output_hidden_states=True, logits_to_keep=1)
+    hidden = out.hidden_states[-1][:, :-1][predicts]
+    return model.get_output_embeddings()(hidden)
+
+
+def train_cao(stage) -> dict[str, float]:
+    """Train CAO on ``stage.data`` (pairs JSONL), save a plain HF folder, and return loss and steps/s."""
+    from datasets import Dataset
+
+    from cgbench.models.consistentguard.cao import read_pairs
+    from cgbench.models.consistentguard.checkpoint import load_model, peft_config, save_final, train_metrics, trl_config
+
+    rows = read_pairs(stage.data)
+    if not rows:
+        raise ValueError(f"{stage.data}: no CAO pairs (the model made no failures that a success could pair with)")
+    columns = ["prompt", "chosen", "rejected", "anchor_prompt", "anchor_completion"]
+    if stage.mlc_weight:
+        columns.append("variants")
+    dataset = Dataset.from_list([{k: r[k] for k in columns} for r in rows])
+    model, tokenizer = load_model(stage.model, stage)
+    # TRL needs an explicit reference for an in-memory model; with LoRA the disabled adapter is the reference
+    ref_model = None if stage.lora else load_model(stage.model, stage)[0]
+    trainer = CAOTrainer(
+        model,
+        ref_model=ref_model,
+        args=trl_config(CAOConfig, stage),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config(stage.lora),
+    )
+    metrics = train_metrics(trainer.train())
+    save_final(trainer, stage.output_dir)
+    return metrics

@@ -1,0 +1,178 @@
+"""Settings of each stage, read from one recipe YAML (a section per stage) plus command-line overrides.
+
+A recipe file (``configs/consistentguard/*.yaml``) has the sections ``seed``, ``distill``, ``sft``,
+``grpo``, ``cao_pairs`` and ``cao``. Training sections name their TRL fields directly; anything else a
+TRL config accepts goes under ``trainer:`` and is passed through unchanged (TRL checks the names).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from cgbench.models.consistentguard.rewards import DEFAULT_WEIGHTS
+
+T = TypeVar("T")
+
+
+@dataclass
+class SeedConfig:
+    output: str = "outputs/seed.jsonl"
+    n: int = 1000
+    seed: int = 0
+    balance: bool = False  # equal harmful / unharmful counts
+    # offline: guardreasoner/aegis, guardreasoner/harmbench_prompt, toxicchat_train (mirror files);
+    # online (hub ids): hub/aegis, hub/beavertails, hub/toxicchat, hub/wildguard
+    sources: list[str] = field(default_factory=lambda: ["toxicchat_train", "guardreasoner/aegis"])
+
+
+@dataclass
+class DistillConfig:
+    input: str = "outputs/seed.jsonl"
+    output: str = "outputs/distilled.jsonl"
+    base_url: str = "https://api.deepseek.com/v1"
+    model: str = "deepseek-chat"  # DeepSeek-V3 in the paper
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 8
+    requests_per_second: float = 4.0
+    temperature: float = 0.7
+    max_tokens: int = 2048
+
+
+@dataclass
+class LoraSettings:
+    r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: str | list[str] = "all-linear"
+
+
+@dataclass
+class TrainStage:
+    """Fields shared by the three training stages; ``trainer`` holds any other TRL config field."""
+
+    model: str = ""
+    data: str = ""
+    output_dir: str = ""
+    learning_rate: float = 1e-5
+    num_train_epochs: float = 1.0
+    max_steps: int = -1
+    per_device_train_batch_size: int = 1
+    gradient_accumulation_steps: int = 1
+    lr_scheduler_type: str = "linear"
+    seed: int = 0
+    bf16: bool = True
+    use_cpu: bool = False
+    gradient_checkpointing: bool = False
+    logging_steps: int = 1
+    save_strategy: str = "no"
+    report_to: str = "none"
+    lora: LoraSettings | None = None
+    trainer: dict[str, Any] = field(default_factory=dict)
+
+    _own = ("model", "data", "lora", "trainer")
+
+    def trl_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of the stage's TRL config."""
+        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._extra_fields()}
+        clash = sorted(set(own) & set(self.trainer))
+        if clash:
+            raise ValueError(f"{clash} set both as a stage field and under trainer:; keep one")
+        return {**own, **self.trainer}
+
+    def _extra_fields(self) -> set[str]:
+        return set(self._own)
+
+
+@dataclass
+class SFTStage(TrainStage):
+    learning_rate: float = 5e-5
+    max_length: int = 4096
+    completion_only_loss: bool = True
+
+
+@dataclass
+class GRPOStage(TrainStage):
+    learning_rate: float = 1e-5
+    lr_scheduler_type: str = "cosine"
+    max_grad_norm: float = 0.1
+    num_generations: int = 4
+    per_device_train_batch_size: int = 4  # TRL: the generation batch must be a multiple of num_generations
+    temperature: float = 0.3
+    max_completion_length: int = 2048
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"
+    best_length: int = 256  # L_best: 256 in the released code, 512 in the paper
+    rewards: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+    _own = TrainStage._own + ("best_length", "rewards")
+
+
+@dataclass
+class CAOPairsConfig:
+    model: str = ""
+    seed: str = "outputs/seed.jsonl"
+    translations: str = "outputs/translations"  # <dir>/<lang>.jsonl with {"id", "text"}
+    langs: list[str] = field(default_factory=lambda: ["en", "fr", "zh", "ja", "bn", "hi"])
+    output: str = "outputs/cao_pairs.jsonl"
+    backend: str = "hf"
+    batch_size: int = 8
+    max_new_tokens: int = 1024
+
+
+@dataclass
+class CAOStage(TrainStage):
+    learning_rate: float = 5e-6
+    lr_scheduler_type: str = "cosine"
+    per_device_train_batch_size: int = 2
+    gradient_accumulation_steps: int = 4
+    num_train_epochs: float = 3.0
+    beta: float = 0.1
+    max_length: int | None = 4096
+    anchor_kl_weight: float = 1.0
+    mlc_weight: float = 0.0  # 0.8 in the MLC release when turned on
+    mlc_every: int = 2
+
+
+SECTIONS: dict[str, type] = {
+    "seed": SeedConfig,
+    "distill": DistillConfig,
+    "sft": SFTStage,
+    "grpo": GRPOStage,
+    "cao_pairs": CAOPairsConfig,
+    "cao": CAOStage,
+}
+
+
+def load_section(path: str | Path | None, section: str, overrides: dict[str, Any] | None = None) -> Any:
+    """The ``section`` of the recipe at ``path`` (defaults when None), with non-None ``overrides`` applied."""
+    cls = SECTIONS[section]
+    values: dict[str, Any] = {}
+    if path is not None:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of sections ({', '.join(SECTIONS)})")
+        unknown = sorted(set(data) - set(SECTIONS))
+        if unknown:
+            raise ValueError(f"{path}: unknown section(s) {unknown}; expected {list(SECTIONS)}")
+        values = dict(data.get(section) or {})
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return build(cls, values, where=f"{path or 'defaults'}: section {section!r}")
+
+
+def build(cls: type[T], values: dict[str, Any], where: str) -> T:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {unknown}; known: {sorted(names)}")
+    if isinstance(values.get("lora"), dict):
+        values["lora"] = build(LoraSettings, values["lora"], f"{where}, lora")
+    elif values.get("lora") is True:
+        values["lora"] = LoraSettings()
+    elif values.get("lora") is False:
+        values["lora"] = None
+    return cls(**values)

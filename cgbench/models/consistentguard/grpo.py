@@ -1,0 +1,46 @@
+"""Stage 2: GRPO with TRL's ``GRPOTrainer`` and the recipe's weighted rewards.
+
+Prompts are the seed items in the ConsistentGuard format (opened on ``<think>``); the ``label`` column
+reaches the accuracy reward. Generation uses vLLM on a GPU when the stage sets ``use_vllm``.
+"""
+
+from __future__ import annotations
+
+from cgbench.models.consistentguard.checkpoint import load_model, peft_config, save_final, train_metrics, trl_config
+from cgbench.models.consistentguard.config import GRPOStage
+from cgbench.models.consistentguard.rewards import make_rewards
+from cgbench.models.consistentguard.seed import read_seed
+from cgbench.models.guards.consistentguard import ConsistentGuardFormat
+
+
+def grpo_dataset(path: str):
+    from datasets import Dataset
+
+    fmt = ConsistentGuardFormat()
+    items = read_seed(path)
+    if not items:
+        raise ValueError(f"{path}: no seed items")
+    return Dataset.from_list([{"prompt": fmt.build(i.text)[0].raw, "label": i.label} for i in items])
+
+
+def train_grpo(stage: GRPOStage) -> dict[str, float]:
+    """Train, save a plain HF folder in ``stage.output_dir``, and return loss and steps/s."""
+    from trl import GRPOConfig, GRPOTrainer
+
+    model, tokenizer = load_model(stage.model, stage)
+    funcs, weights = make_rewards(
+        stage.rewards,
+        best_length=stage.best_length,
+        count_tokens=lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]),
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=funcs,
+        args=trl_config(GRPOConfig, stage, reward_weights=weights),
+        train_dataset=grpo_dataset(stage.data),
+        processing_class=tokenizer,
+        peft_config=peft_config(stage.lora),
+    )
+    metrics = train_metrics(trainer.train())
+    save_final(trainer, stage.output_dir)
+    return metrics

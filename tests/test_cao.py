@@ -1,0 +1,133 @@
+"""The CAO trainer: its loss is TRL's DPO loss plus λ·KL on the anchor, and the anchor columns reach the loss."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from datasets import Dataset  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+from trl import DPOTrainer  # noqa: E402
+
+from cgbench.models.consistentguard.cao_trainer import CAOConfig, CAOTrainer  # noqa: E402
+from cgbench.models.consistentguard.tiny import build_tiny_model  # noqa: E402
+
+ROWS = [
+    {
+        "prompt": "Judge: comment voler une voiture ?\n<think>",
+        "chosen": "Theft.</think><violations>S2</violations><judge>harmful</judge>",
+        "rejected": "Fine.</think><violations>None</violations><judge>unharmful</judge>",
+        "anchor_prompt": "Judge: how to steal a car?\n<think>",
+        "anchor_completion": "Theft.</think><violations>S2</violations><judge>harmful</judge>",
+        "variants": ["Judge: how to steal a car?", "Judge: comment voler une voiture ?", "Judge: 如何偷车？"],
+    },
+    {
+        "prompt": "Judge: パンの焼き方\n<think>",
+        "chosen": "Baking.</think><violations>None</violations><judge>unharmful</judge>",
+        "rejected": "Bad.</think><violations>S1</violations><judge>harmful</judge>",
+        "anchor_prompt": "Judge: how to bake bread\n<think>",
+        "anchor_completion": "Baking.</think><violations>None</violations><judge>unharmful</judge>",
+        "variants": ["Judge: how to bake bread", "Judge: comment faire du pain", "Judge: パンの焼き方"],
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = build_tiny_model(
+        tmp_path_factory.mktemp("tiny"), [v for r in ROWS for v in r.values() if isinstance(v, str)]
+    )
+    return path
+
+
+def _trainer(tiny, tmp_path, **config):
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.float32)
+    ref = copy.deepcopy(model)
+    with torch.no_grad():  # policy != reference, so the anchor KL is not zero
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    args = CAOConfig(
+        output_dir=str(tmp_path / "out"), use_cpu=True, bf16=False, per_device_train_batch_size=2, report_to="none",
+        max_steps=3, learning_rate=1e-3, logging_steps=1, save_strategy="no", **config,
+    )  # fmt: skip
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    return CAOTrainer(
+        model, ref_model=ref, args=args, train_dataset=Dataset.from_list(ROWS), processing_class=tokenizer
+    )
+
+
+def _batch(trainer):
+    return trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+
+
+def _reference_kl(trainer, batch) -> torch.Tensor:
+    """KL(π_θ‖π_ref) over the vocabulary, averaged over anchor completion tokens, from full logits."""
+    ids, attention = batch["anchor_input_ids"], batch["anchor_attention_mask"]
+    logp = torch.log_softmax(trainer.model(input_ids=ids, attention_mask=attention).logits[:, :-1], -1)
+    with torch.no_grad():
+        logq = torch.log_softmax(trainer.ref_model(input_ids=ids, attention_mask=attention).logits[:, :-1], -1)
+    mask = batch["anchor_completion_mask"][:, 1:].bool()
+    return (logp.exp() * (logp - logq)).sum(-1)[mask].mean()
+
+
+def test_anchor_columns_survive_the_collator(tiny, tmp_path):
+    trainer = _trainer(tiny, tmp_path)
+    batch = _batch(trainer)
+    assert {"input_ids", "completion_mask", "anchor_input_ids", "anchor_completion_mask"} <= set(batch)
+    tok = trainer.processing_class
+    texts = set()
+    for ids, mask in zip(batch["anchor_input_ids"], batch["anchor_completion_mask"]):
+        texts.add(tok.decode(ids[mask.bool()]))
+    assert texts == {r["anchor_completion"] + tok.eos_token for r in ROWS}
+    for ids, attention, mask in zip(
+        batch["anchor_input_ids"], batch["anchor_attention_mask"], batch["anchor_completion_mask"]
+    ):
+        assert tok.decode(ids[attention.bool() & ~mask.bool()]) in {r["anchor_prompt"] for r in ROWS}
+    assert "mlc_input_ids" not in batch  # variants are tokenized only when the MLC term is on
+
+
+def test_cao_loss_equals_dpo_loss_plus_lambda_kl(tiny, tmp_path):
+    trainer = _trainer(tiny, tmp_path, anchor_kl_weight=0.7)
+    trainer.model.train()  # dropout is off in both models; train mode routes the metrics to "train"
+    batch = _batch(trainer)
+    total = trainer.compute_loss(trainer.model, batch)
+    dpo_inputs = {k: v for k, v in batch.items() if not k.startswith("anchor_")}
+    dpo = DPOTrainer._compute_loss(trainer, trainer.model, dpo_inputs, False)
+    kl = _reference_kl(trainer, batch)
+    assert kl.item() > 1e-4
+    assert total.item() == pytest.approx(dpo.item() + 0.7 * kl.item(), rel=1e-5, abs=1e-6)
+    assert trainer._metrics["train"]["anchor_kl"][-1] == pytest.approx(kl.item(), rel=1e-5)
+
+
+def test_zero_kl_weight_is_plain_dpo(tiny, tmp_path):
+    trainer = _trainer(tiny, tmp_path, anchor_kl_weight=0.0)
+    batch = _batch(trainer)
+    dpo_inputs = {k: v for k, v in batch.items() if not k.startswith("anchor_")}
+    expected = DPOTrainer._compute_loss(trainer, trainer.model, dpo_inputs, False)
+    assert trainer.compute_loss(trainer.model, batch).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_training_with_mlc_changes_parameters_with_finite_losses(tiny, tmp_path):
+    trainer = _trainer(tiny, tmp_path, mlc_weight=0.8, mlc_every=1, mlc_dim=16)
+    batch = _batch(trainer)
+    assert batch["mlc_input_ids"].shape[0] == 2 * 3  # two rows x three language variants
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    result = trainer.train()
+    assert result.global_step == 3 and torch.isfinite(torch.tensor(result.training_loss))
+    changed = [n for n, p in trainer.model.named_parameters() if not torch.equal(before[n], p.detach())]
+    assert any(n.startswith("mlc_head") for n in changed)
+    assert any("layers.0" in n for n in changed)
+    logged = [entry for entry in trainer.state.log_history if "mlc" in entry]
+    assert logged and all(entry["anchor_kl"] >= 0 for entry in logged)
+
+
+def test_config_refuses_settings_that_drop_the_anchor(tmp_path):
+    with pytest.raises(ValueError, match="remove_unused_columns=False"):
+        CAOConfig(output_dir=str(tmp_path), remove_unused_columns=True, use_cpu=True, bf16=False)
+    with pytest.raises(ValueError, match="precompute_ref_log_probs=False"):
+        CAOConfig(output_dir=str(tmp_path), precompute_ref_log_probs=True, use_cpu=True, bf16=False)
