@@ -7,9 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from cgbench.models.consistentguard.commands import train_app
+
 app = typer.Typer(help="cgbench: a multilingual safety benchmark suite for LLM safeguards.", no_args_is_help=True)
 data_app = typer.Typer(help="The benchmark data: list, show, validate, fetch, add languages.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.add_typer(train_app, name="train")
 
 DataDir = Annotated[
     Optional[Path],
