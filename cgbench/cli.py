@@ -163,6 +163,112 @@ def score(
     typer.echo(f"wrote {run_dir / 'metrics.json'}")
 
 
+@app.command("run")
+def run(
+    guard: Annotated[str, typer.Option(help="A registered guard (cgbench/models/guards/registry.py).")] = "e5-probe",
+    model: Annotated[Optional[str], typer.Option(help="Model path or hub id (default: the guard's).")] = None,
+    backend: Annotated[
+        Optional[str], typer.Option(help="hf, vllm, openai or cpu (default: cpu for probes, else vllm if installed).")
+    ] = None,
+    sets: Annotated[Optional[list[str]], typer.Option("--sets", help="Benchmarks (repeat; default all).")] = None,
+    langs: Annotated[Optional[list[str]], typer.Option("--langs", help="Languages (repeat; default all).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N items of each split.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a run (--run-id, else the latest).")] = False,
+    run_id: Annotated[Optional[str], typer.Option(help="Run folder name (default: a UTC timestamp).")] = None,
+    results_dir: Annotated[Path, typer.Option(help="Where run folders are written.")] = Path("results"),
+    batch_size: Annotated[Optional[int], typer.Option(help="Items per backend call.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="openai: server URL; key from $OPENAI_API_KEY.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="hf: cpu, cuda, cuda:1 ...")] = None,
+    dtype: Annotated[Optional[str], typer.Option(help="hf/vllm: float32, bfloat16, float16 or auto.")] = None,
+    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model replica.")] = 1,
+    data_parallel_size: Annotated[int, typer.Option(help="vllm: model replicas.")] = 1,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a guard over the benchmark splits: streamed, resumable predictions, then metrics and tables."""
+    from cgbench.benchmarks import DataError
+    from cgbench.harness.runner import RunError, RunOptions
+    from cgbench.harness.runner import run as run_guard
+    from cgbench.harness.scoring import ScoringError
+    from cgbench.models.backends import BackendError
+
+    backend_options: dict = {}
+    if device:
+        backend_options["device"] = device
+    if dtype:
+        backend_options["dtype"] = dtype
+    if backend == "vllm":
+        backend_options.update(tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size)
+    options = RunOptions(
+        guard=guard,
+        model=model,
+        backend=backend,
+        sets=sets,
+        langs=langs,
+        limit=limit,
+        resume=resume,
+        run_id=run_id,
+        results_dir=results_dir,
+        batch_size=batch_size,
+        base_url=base_url,
+        data_dir=data_dir,
+        backend_options=backend_options,
+    )
+    try:
+        run_dir = run_guard(options)
+    except (DataError, RunError, ScoringError, BackendError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {run_dir}")
+
+
+@app.command("leaderboard")
+def leaderboard(
+    results_dir: Annotated[Path, typer.Option("--results-dir", help="Run folders: <guard>/<run-id>/.")] = Path("results"),
+    out: Annotated[Path, typer.Option("--out", help="Where README.md, CSV, LaTeX, plots, index.html go.")] = Path(
+        "leaderboard"
+    ),
+    picks: Annotated[
+        Optional[list[str]], typer.Option("--run", help="GUARD=RUN_ID: show this run (default: the newest). Repeat.")
+    ] = None,
+) -> None:
+    """Rank every guard under results/ and regenerate the leaderboard's tables, plots and page."""
+    from cgbench.leaderboard import LeaderboardError, build_leaderboard, parse_picks
+    from cgbench.leaderboard.summary import print_summary
+
+    try:
+        board = build_leaderboard(results_dir, out, parse_picks(picks or []))
+    except LeaderboardError as exc:
+        _fail(str(exc))
+    for skipped in board.skipped:
+        typer.secho(f"warning: {skipped}", fg=typer.colors.YELLOW, err=True)
+    print_summary(board, out)
+
+
+@app.command("tasks-path")
+def tasks_path() -> None:
+    """Print the folder of the lm-eval tasks, for lm_eval --include_path."""
+    from cgbench.tasks import tasks_path as path
+
+    typer.echo(str(path()))
+
+
+@app.command(
+    "lm-eval",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def lm_eval(ctx: typer.Context) -> None:
+    """Run lm_eval with the cgbench tasks' include path filled in; every argument goes to lm_eval."""
+    import subprocess
+
+    from cgbench.tasks import lm_eval_argv
+
+    try:
+        argv = lm_eval_argv(list(ctx.args))
+    except ValueError as exc:
+        _fail(str(exc))
+    raise typer.Exit(subprocess.run(argv).returncode)
+
+
 def main() -> None:
     app()
 

