@@ -222,8 +222,10 @@ def run(
 
 @app.command("leaderboard")
 def leaderboard(
-    results_dir: Annotated[Path, typer.Option("--results-dir", help="Run folders: <guard>/<run-id>/.")] = Path("results"),
-    out: Annotated[Path, typer.Option("--out", help="Where README.md, CSV, LaTeX, plots, index.html go.")] = Path(
+    results_dir: Annotated[Path, typer.Option("--results-dir", help="Holds <guard>/<run-id>/ folders.")] = Path(
+        "results"
+    ),
+    out: Annotated[Path, typer.Option("--out", help="Where the README, CSV, LaTeX, plots and page go.")] = Path(
         "leaderboard"
     ),
     picks: Annotated[

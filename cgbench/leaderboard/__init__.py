@@ -1,0 +1,69 @@
+"""``results/`` -> ``leaderboard/``: the ranked table (README.md, CSV, LaTeX), the plots and ``index.html``.
+
+Reads only each run folder's ``metrics.json`` and ``run.json`` (``cgbench.harness.schema``). One run per
+guard is shown: the newest by ``created`` unless ``picks`` names one. A folder that is incomplete or does
+not follow the schema is skipped and reported, never fatal. The same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cgbench.leaderboard.reported import Reported, load_reported
+from cgbench.leaderboard.runs import LeaderboardError, Run, Skipped, load_runs, parse_picks, select_runs
+from cgbench.leaderboard.table import Row, Table, build_table
+
+PLOTS_DIR = "plots"
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    table: Table
+    skipped: list[Skipped]
+    files: list[Path]  # every file written, sorted
+
+
+def build_leaderboard(
+    results_dir: Path, out_dir: Path, picks: dict[str, str] | None = None, reported: Reported | None = None
+) -> Leaderboard:
+    """Regenerate every output under ``out_dir`` from the runs under ``results_dir``."""
+    from cgbench.leaderboard.html import page
+    from cgbench.leaderboard.plots import write_plots
+    from cgbench.leaderboard.text import leaderboard_csv, leaderboard_tex, readme, reported_csv
+
+    runs, skipped = load_runs(results_dir)
+    table = build_table(select_runs(runs, picks))
+    reported = reported or load_reported()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots_dir = out_dir / PLOTS_DIR
+    for stale in sorted(plots_dir.glob("*.png")) + sorted(plots_dir.glob("*.svg")):
+        stale.unlink()  # a plot of a set or guard that is gone must not linger
+    plots = write_plots(table, plots_dir)
+    texts = {
+        "README.md": readme(table, reported, plots),
+        "leaderboard.csv": leaderboard_csv(table),
+        "leaderboard.tex": leaderboard_tex(table),
+        "reported.csv": reported_csv(reported),
+        "index.html": page(table, reported, plots),
+    }
+    for name, text in texts.items():
+        (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
+    files = [out_dir / name for name in texts] + [plots_dir / f"{n}.{ext}" for n in plots for ext in ("png", "svg")]
+    return Leaderboard(table=table, skipped=skipped, files=sorted(files))
+
+
+__all__ = [
+    "Leaderboard",
+    "LeaderboardError",
+    "Reported",
+    "Row",
+    "Run",
+    "Skipped",
+    "Table",
+    "build_leaderboard",
+    "load_reported",
+    "load_runs",
+    "parse_picks",
+    "select_runs",
+]

@@ -1,0 +1,98 @@
+"""``index.html``: one self-contained page (inline CSS and JS) with the sortable table, the plots and the
+reported numbers. It opens from disk; the plots are referenced relative to the page."""
+
+from __future__ import annotations
+
+from html import escape
+from importlib import resources
+from string import Template
+
+from cgbench.leaderboard.reported import Reported
+from cgbench.leaderboard.table import Table, column_groups, metric_columns, params_label, short_name
+from cgbench.leaderboard.text import column_notes, pct
+
+
+def page(table: Table, reported: Reported, plots: list[str]) -> str:
+    template = Template(resources.files("cgbench.leaderboard").joinpath("page.html").read_text(encoding="utf-8"))
+    return template.substitute(
+        measured=_measured(table),
+        plots=_plots(plots),
+        reported_about=escape(reported.about),
+        reported=_reported(reported),
+    )
+
+
+def _measured(table: Table) -> str:
+    if not table.rows:
+        return "<p>No valid run under <code>results/</code> yet.</p>"
+    columns = metric_columns(table)
+    groups = "".join(f'<th colspan="{n}">{escape(group)}</th>' for group, n in column_groups(columns))
+    headers = [
+        _th("#", "num", "ascending"),
+        _th("guard", "text", "ascending", numeric=False),
+        _th("size", "num", "descending"),
+        _th("model", "text", "ascending", numeric=False),
+        *(_th(c.sublabel, "num", "descending" if c.higher_is_better else "ascending", c.key) for c in columns),
+    ]
+    body = []
+    for index, row in enumerate(table.rows):
+        cells = [
+            _td(str(row.rank), row.rank),
+            f'<td data-value="{escape(row.guard)}">{escape(row.guard)}</td>',
+            _td(params_label(row.params_b), row.params_b),
+            f'<td data-value="{escape(row.model)}" title="run {escape(row.run_id)}">{escape(row.model)}</td>',
+            *(_td(pct(c.value(row)), c.value(row)) for c in columns),
+        ]
+        body.append(f'<tr data-index="{index}">' + "".join(cells) + "</tr>")
+    notes = "".join(f"<li>{escape(note)}</li>" for note in column_notes(table))
+    return (
+        '<div class="scroll"><table id="leaderboard" class="sortable">\n<thead>\n'
+        f'<tr class="groups"><th colspan="4"></th>{groups}</tr>\n<tr>{"".join(headers)}</tr>\n</thead>\n<tbody>\n'
+        + "\n".join(body)
+        + f"\n</tbody>\n</table></div>\n<ul>{notes}</ul>"
+    )
+
+
+def _th(label: str, kind: str, first: str, key: str = "", numeric: bool = True) -> str:
+    css = ' class="num"' if numeric else ""
+    ident = f' id="col-{key}"' if key else ""
+    return f'<th{ident}{css} data-type="{kind}" data-first="{first}" scope="col">{escape(label)}</th>'
+
+
+def _td(text: str, value: float | None) -> str:
+    return f'<td class="num" data-value="{"" if value is None else repr(value)}">{escape(text)}</td>'
+
+
+def _plots(plots: list[str]) -> str:
+    if not plots:
+        return "<p>No plots: there is no run to plot yet.</p>"
+    figures = [
+        f'<figure><img src="plots/{name}.svg" alt="{escape(name)}">'
+        f'<figcaption>{escape(name)} (<a href="plots/{name}.png">PNG</a>)</figcaption></figure>'
+        for name in plots
+    ]
+    return '<div class="plots">\n' + "\n".join(figures) + "\n</div>"
+
+
+def _reported(reported: Reported) -> str:
+    columns = reported.columns
+    header = "".join(f'<th class="num">{escape(short_name(b))} {escape(lang)}</th>' for b, lang in columns)
+    rows = []
+    for guard in reported.guards:
+        cells = "".join(
+            f'<td class="num">{"–" if guard.f1.get(split) is None else f"{guard.f1[split]:.2f}"}</td>'
+            for split in columns
+        )
+        source = f'<a href="{escape(guard.source.url)}">{escape(guard.source.key)}</a>'
+        size = params_label(guard.params_b)
+        rows.append(f'<tr><td>{escape(guard.guard)}</td><td class="num">{size}</td>{cells}<td>{source}</td></tr>')
+    sources = "".join(
+        f'<li>[{escape(s.key)}] {escape(s.citation)} <a href="{escape(s.url)}">{escape(s.url)}</a></li>'
+        for s in reported.sources
+    )
+    return (
+        '<div class="scroll"><table id="reported-table">\n<thead><tr><th>guard</th><th class="num">size</th>'
+        f"{header}<th>source</th></tr></thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + f"\n</tbody>\n</table></div>\n<ul>{sources}</ul>"
+    )

@@ -1,0 +1,73 @@
+"""Numbers published in papers (``reported.json``), kept apart from measured runs.
+
+Each guard entry names its source; the values are F1 in percent exactly as published.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cgbench.leaderboard.runs import LeaderboardError
+from cgbench.leaderboard.table import Split, split_order
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    citation: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ReportedGuard:
+    guard: str
+    model: str
+    params_b: float | None
+    source: Source
+    f1: dict[Split, float]  # percent, as published
+
+
+@dataclass(frozen=True)
+class Reported:
+    about: str
+    guards: list[ReportedGuard]
+
+    @property
+    def columns(self) -> list[Split]:
+        return sorted({split for guard in self.guards for split in guard.f1}, key=split_order)
+
+    @property
+    def sources(self) -> list[Source]:
+        return list({guard.source.key: guard.source for guard in self.guards}.values())
+
+
+def load_reported(path: Path | None = None) -> Reported:
+    """Read and check the reported-numbers file (the packaged one by default)."""
+    if path is None:
+        text = resources.files("cgbench.leaderboard").joinpath("reported.json").read_text(encoding="utf-8")
+        name = "reported.json"
+    else:
+        text, name = path.read_text(encoding="utf-8"), path.as_posix()
+    try:
+        data = json.loads(text)
+        sources = {key: Source(key, value["citation"], value["url"]) for key, value in data["sources"].items()}
+        guards = [_guard(entry, sources, i) for i, entry in enumerate(data["guards"])]
+        return Reported(about=data["about"], guards=guards)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise LeaderboardError(f"{name}: {exc}") from exc
+
+
+def _guard(entry: dict[str, Any], sources: dict[str, Source], i: int) -> ReportedGuard:
+    if entry["source"] not in sources:
+        raise ValueError(f"guards[{i}].source {entry['source']!r} is not in sources")
+    f1 = {}
+    for key, value in entry["f1"].items():
+        benchmark, sep, lang = key.partition("/")
+        if not sep or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise ValueError(f"guards[{i}].f1[{key!r}] must be '<benchmark>/<lang>': percent in [0, 100]")
+        f1[(benchmark, lang)] = float(value)
+    return ReportedGuard(entry["guard"], entry["model"], entry.get("params_b"), sources[entry["source"]], f1)

@@ -1,0 +1,175 @@
+"""The ranked table: one row per guard, computed from its run's ``metrics.json`` and ``run.json``.
+
+Every figure is a fraction in [0, 1]; the writers show percentages. Averages are plain means over the
+splits a run has: a set's average over its languages, the overall average over the sets' averages (so
+each set counts once), and the consistency columns over the sets that have a consistency block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from statistics import fmean
+
+from cgbench.benchmarks import BENCHMARKS, LANGUAGES
+from cgbench.leaderboard.runs import Run
+
+SHORT_NAMES = {"openai_moderation": "OM", "toxicchat": "TC", "simple_safety_tests": "SST"}
+
+Split = tuple[str, str]  # (benchmark, lang)
+
+
+@dataclass(frozen=True)
+class Row:
+    rank: int
+    guard: str
+    model: str
+    params_b: float | None
+    run_id: str
+    f1: dict[Split, float]
+    set_avg: dict[str, float]
+    overall: float | None
+    all_agree: float | None  # share of items judged the same in every language
+    worst_lang_f1: float | None  # F1 of each set's worst language
+    f1_gap: float | None  # best minus worst language F1
+    parse_fail: float  # share of all items whose output could not be parsed
+
+
+@dataclass(frozen=True)
+class Table:
+    benchmarks: list[str]
+    columns: list[Split]  # the splits any run has, in registry order
+    rows: list[Row]  # ranked by overall average F1
+
+    def languages(self, benchmark: str) -> list[str]:
+        return [lang for b, lang in self.columns if b == benchmark]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One numeric column of the ranked table, shared by every writer."""
+
+    key: str  # CSV header and HTML id
+    label: str  # short header, e.g. "OM en", "F1 gap"
+    group: str  # the set title for per-set columns, else ""
+    sublabel: str  # the header under the group, e.g. "en", "avg"
+    value: Callable[[Row], float | None]
+    higher_is_better: bool = True
+
+
+def metric_columns(table: Table) -> list[Column]:
+    """The overall and consistency columns first, then per set one F1 column per language and the set average."""
+    columns = [
+        Column("f1_avg", "avg F1", "", "avg F1", lambda row: row.overall),
+        Column("all_agree", "all-agree", "", "all-agree", lambda row: row.all_agree),
+        Column("worst_lang_f1", "worst-lang F1", "", "worst-lang F1", lambda row: row.worst_lang_f1),
+        Column("f1_gap", "F1 gap", "", "F1 gap", lambda row: row.f1_gap, higher_is_better=False),
+        Column("parse_fail", "parse fail", "", "parse fail", lambda row: row.parse_fail, higher_is_better=False),
+    ]
+    for benchmark in table.benchmarks:
+        mark = "†" if recall_based(benchmark) else ""
+        group, short = benchmark_title(benchmark) + mark, short_name(benchmark) + mark
+        for lang in table.languages(benchmark):
+            columns.append(Column(f"f1_{benchmark}_{lang}", f"{short} {lang}", group, lang, _f1_of(benchmark, lang)))
+        columns.append(Column(f"f1_{benchmark}_avg", f"{short} avg", group, "avg", _avg_of(benchmark)))
+    return columns
+
+
+def column_groups(columns: list[Column]) -> list[tuple[str, int]]:
+    """Runs of neighbouring columns with the same group, as (group, count)."""
+    groups: list[tuple[str, int]] = []
+    for column in columns:
+        if groups and groups[-1][0] == column.group:
+            groups[-1] = (column.group, groups[-1][1] + 1)
+        else:
+            groups.append((column.group, 1))
+    return groups
+
+
+def _f1_of(benchmark: str, lang: str) -> Callable[[Row], float | None]:
+    return lambda row: row.f1.get((benchmark, lang))
+
+
+def _avg_of(benchmark: str) -> Callable[[Row], float | None]:
+    return lambda row: row.set_avg.get(benchmark)
+
+
+def build_table(runs: list[Run]) -> Table:
+    """Rank ``runs`` (one per guard) by overall average F1; ties share a rank and are ordered by guard."""
+    columns = sorted({_split(key) for run in runs for key in run.metrics["splits"]}, key=split_order)
+    benchmarks = list(dict.fromkeys(benchmark for benchmark, _ in columns))
+    unranked = [_row(run, benchmarks) for run in runs]
+    unranked.sort(key=lambda row: (-row.overall if row.overall is not None else 1.0, row.guard))
+    scores = [row.overall for row in unranked if row.overall is not None]
+    rows = [_with_rank(row, 1 + sum(score > row.overall for score in scores)) for row in unranked]
+    return Table(benchmarks=benchmarks, columns=columns, rows=rows)
+
+
+def benchmark_title(benchmark: str) -> str:
+    return BENCHMARKS[benchmark].title if benchmark in BENCHMARKS else benchmark
+
+
+def short_name(benchmark: str) -> str:
+    return SHORT_NAMES.get(benchmark, benchmark)
+
+
+def recall_based(benchmark: str) -> bool:
+    """All-unsafe sets report F1 = 2R/(1+R)."""
+    return benchmark in BENCHMARKS and BENCHMARKS[benchmark].all_unsafe
+
+
+def params_label(params_b: float | None, missing: str = "–") -> str:
+    return missing if params_b is None else f"{params_b:g}B"
+
+
+def _row(run: Run, benchmarks: list[str]) -> Row:
+    splits = run.metrics["splits"]
+    f1 = {_split(key): split["f1"] for key, split in splits.items()}
+    by_set: dict[str, list[float]] = {}
+    for (benchmark, _), value in f1.items():
+        by_set.setdefault(benchmark, []).append(value)
+    set_avg = {benchmark: fmean(by_set[benchmark]) for benchmark in benchmarks if benchmark in by_set}
+    consistency = run.metrics.get("consistency", {})
+    blocks = {benchmark: consistency[benchmark] for benchmark in benchmarks if benchmark in consistency}
+    worst = [f1[(b, block["worst_lang"])] for b, block in blocks.items() if (b, block["worst_lang"]) in f1]
+    items = sum(split["n"] for split in splits.values())
+    failed = sum(split["n"] * split["parse_fail"] for split in splits.values())
+    return Row(
+        rank=0,
+        guard=run.guard,
+        model=run.info.get("model", ""),
+        params_b=run.info.get("model_params"),
+        run_id=run.run_id,
+        f1=f1,
+        set_avg=set_avg,
+        overall=fmean(set_avg.values()) if set_avg else None,
+        all_agree=_mean([block["all_agree"] for block in blocks.values()]),
+        worst_lang_f1=_mean(worst),
+        f1_gap=_mean([block["f1_gap"] for block in blocks.values()]),
+        parse_fail=failed / items if items else 0.0,
+    )
+
+
+def _with_rank(row: Row, rank: int) -> Row:
+    return Row(**{**row.__dict__, "rank": rank})
+
+
+def _mean(values: list[float]) -> float | None:
+    return fmean(values) if values else None
+
+
+def _split(key: str) -> Split:
+    benchmark, lang = key.split("/")
+    return benchmark, lang
+
+
+def split_order(split: Split) -> tuple[int, str, int, str]:
+    benchmark, lang = split
+    order = list(BENCHMARKS)
+    langs = list(LANGUAGES)
+    return (
+        order.index(benchmark) if benchmark in order else len(order),
+        benchmark,
+        langs.index(lang) if lang in langs else len(langs),
+        lang,
+    )

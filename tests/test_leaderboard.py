@@ -1,0 +1,249 @@
+"""``cgbench leaderboard`` on hand-written run folders (tests/fixtures/results).
+
+The expected text outputs live in tests/fixtures/leaderboard_expected. After an intended change, regenerate
+them with ``cgbench leaderboard --results-dir tests/fixtures/results --out <tmp>`` and copy the text files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from statistics import fmean
+
+import pytest
+from typer.testing import CliRunner
+
+from cgbench.cli import app
+from cgbench.leaderboard import LeaderboardError, build_leaderboard, load_reported, load_runs, parse_picks
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RESULTS = FIXTURES / "results"
+EXPECTED = FIXTURES / "leaderboard_expected"
+TEXT_FILES = ["README.md", "leaderboard.csv", "leaderboard.tex", "reported.csv", "index.html"]
+PLOTS = [
+    "f1_by_language_openai_moderation",
+    "f1_by_language_toxicchat",
+    "f1_by_language_simple_safety_tests",
+    "heatmap_guard_language",
+    "consistency_vs_f1",
+    "f1_gap",
+]
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    out = tmp_path_factory.mktemp("leaderboard")
+    return build_leaderboard(RESULTS, out), out
+
+
+@pytest.fixture
+def results_copy(tmp_path) -> Path:
+    return Path(shutil.copytree(RESULTS, tmp_path / "results"))
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("name", TEXT_FILES)
+def test_text_outputs_match_the_expected_files(board, name):
+    _, out = board
+    assert (out / name).read_text(encoding="utf-8") == (EXPECTED / name).read_text(encoding="utf-8")
+
+
+def test_plots_are_valid_png_and_svg(board):
+    from PIL import Image
+
+    result, out = board
+    expected = sorted(f"{name}.{ext}" for name in PLOTS for ext in ("png", "svg"))
+    assert sorted(p.name for p in (out / "plots").iterdir()) == expected
+    for name in PLOTS:
+        with Image.open(out / "plots" / f"{name}.png") as image:
+            image.verify()
+            assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 150
+        root = ET.parse(out / "plots" / f"{name}.svg").getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg" and float(root.get("width").removesuffix("pt")) > 200
+    assert len(result.files) == len(TEXT_FILES) + 2 * len(PLOTS)
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    build_leaderboard(RESULTS, first)
+    build_leaderboard(RESULTS, second)
+    build_leaderboard(RESULTS, second)  # regenerating over existing outputs changes nothing either
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert len(files) == len(TEXT_FILES) + 2 * len(PLOTS)
+    for relative in files:
+        assert (first / relative).read_bytes() == (second / relative).read_bytes(), relative
+
+
+def test_svg_and_png_carry_no_date_or_version(board):
+    _, out = board
+    for svg in (out / "plots").glob("*.svg"):
+        text = svg.read_text(encoding="utf-8")
+        assert "<dc:date>" not in text and "Matplotlib v" not in text
+        assert all(line == line.rstrip() for line in text.splitlines())
+    for png in (out / "plots").glob("*.png"):
+        assert b"Software" not in png.read_bytes() and b"matplotlib" not in png.read_bytes().lower()
+
+
+def test_ranked_rows_follow_from_the_metrics_files(board):
+    """Recompute alpha-guard's averages and beta-guard's parse-failure rate straight from their metrics.json."""
+    _, out = board
+    rows = {row["guard"]: row for row in _csv_rows(out / "leaderboard.csv")}
+    assert [row["guard"] for row in _csv_rows(out / "leaderboard.csv")] == ["alpha-guard", "beta-guard", "gamma_guard"]
+    alpha = json.loads((RESULTS / "alpha-guard" / "20250602T090000Z" / "metrics.json").read_text())
+    sets = {}
+    for key, split in alpha["splits"].items():
+        sets.setdefault(key.split("/")[0], []).append(split["f1"])
+    overall = fmean(fmean(values) for values in sets.values())
+    assert float(rows["alpha-guard"]["f1_avg"]) == pytest.approx(100 * overall, abs=0.006)
+    gaps = [block["f1_gap"] for block in alpha["consistency"].values()]
+    assert float(rows["alpha-guard"]["f1_gap"]) == pytest.approx(100 * fmean(gaps), abs=0.006)
+    beta = json.loads((RESULTS / "beta-guard" / "run-a" / "metrics.json").read_text())
+    splits = beta["splits"].values()
+    failed = sum(s["n"] * s["parse_fail"] for s in splits) / sum(s["n"] for s in splits)
+    assert float(rows["beta-guard"]["parse_fail"]) == pytest.approx(100 * failed, abs=0.006)
+    assert rows["beta-guard"]["params_b"] == "" and rows["gamma_guard"]["f1_simple_safety_tests_en"] == ""
+
+
+def test_newest_run_by_default_and_run_picks_one(tmp_path, board):
+    result, _ = board
+    assert {row.guard: row.run_id for row in result.table.rows}["alpha-guard"] == "20250602T090000Z"
+    older = build_leaderboard(RESULTS, tmp_path, parse_picks(["alpha-guard=20250601T100000Z"]))
+    alpha = next(row for row in older.table.rows if row.guard == "alpha-guard")
+    assert alpha.run_id == "20250601T100000Z" and alpha.rank == 2  # the older run scores below beta-guard
+    assert "`20250601T100000Z`" in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("picks", "message"),
+    [
+        (["alpha-guard=nope"], "choose from 20250601T100000Z, 20250602T090000Z"),
+        (["alpah-guard=x"], "did you mean 'alpha-guard'"),
+        (["delta-guard=20250101T000000Z"], "no valid run of guard 'delta-guard'"),
+    ],
+)
+def test_a_bad_run_pick_is_one_clear_error(tmp_path, picks, message):
+    with pytest.raises(LeaderboardError, match=message):
+        build_leaderboard(RESULTS, tmp_path, parse_picks(picks))
+
+
+def test_run_pick_syntax():
+    assert parse_picks(["a=1", "b=x=y"]) == {"a": "1", "b": "x=y"}
+    with pytest.raises(LeaderboardError, match="expected GUARD=RUN_ID"):
+        parse_picks(["alpha-guard"])
+
+
+def test_incomplete_folder_is_skipped_with_a_warning(board):
+    result, _ = board
+    assert [str(s) for s in result.skipped] == [
+        f"skipped {(RESULTS / 'delta-guard' / '20250101T000000Z').as_posix()}: metrics.json is missing"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda text: text[: len(text) // 2], "metrics.json is not valid JSON"),
+        (lambda text: "[]", "metrics.json must hold a JSON object, not list"),
+        (lambda text: text.replace('"f1": 0.7818', '"f1": "0.7818"'), "splits['openai_moderation/en'].f1 must be a"),
+        (lambda text: text.replace('"f1": 0.7818', '"f1": 78.18'), "must be a fraction in [0, 1], got 78.18"),
+        (lambda text: text.replace('"worst_lang"', '"weakest"', 1), "consistency['openai_moderation'].worst_lang"),
+        (lambda text: text.replace('"n": 1680', '"n": -1', 1), "splits['openai_moderation/en'].n must be a count"),
+    ],
+)
+def test_malformed_metrics_is_skipped_with_a_warning_naming_the_folder(results_copy, edit, reason):
+    metrics = results_copy / "beta-guard" / "run-a" / "metrics.json"
+    metrics.write_text(edit(metrics.read_text(encoding="utf-8")), encoding="utf-8")
+    runs, skipped = load_runs(results_copy)
+    messages = [str(s) for s in skipped]
+    assert any(m.startswith(f"skipped {metrics.parent.as_posix()}: ") and reason in m for m in messages), messages
+    assert sorted({run.guard for run in runs}) == ["alpha-guard", "gamma_guard"]
+
+
+def test_the_board_builds_without_a_malformed_run(results_copy, tmp_path):
+    (results_copy / "beta-guard" / "run-a" / "metrics.json").write_text('{"splits": {', encoding="utf-8")
+    result = build_leaderboard(results_copy, tmp_path / "out")
+    assert any("beta-guard/run-a: metrics.json is not valid JSON" in str(s) for s in result.skipped)
+    assert [row.guard for row in result.table.rows] == ["alpha-guard", "gamma_guard"]
+    assert "beta-guard" not in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+
+
+def test_malformed_run_json_is_skipped(results_copy):
+    run_json = results_copy / "gamma_guard" / "20250515T000000Z" / "run.json"
+    info = json.loads(run_json.read_text())
+    run_json.write_text(json.dumps({**info, "created": "last tuesday"}))
+    _, skipped = load_runs(results_copy)
+    assert any("run.json: created 'last tuesday' is not an ISO 8601 time" in str(s) for s in skipped)
+
+
+def test_a_new_run_folder_is_ranked_in_table_plots_and_page(results_copy, tmp_path):
+    """What a user does: add results/<guard>/<run-id>/, run the command, find the guard ranked first."""
+    source = results_copy / "beta-guard" / "run-a"
+    target = results_copy / "omega-guard" / "20250701T000000Z"
+    target.mkdir(parents=True)
+    metrics = json.loads((source / "metrics.json").read_text())
+    for split in metrics["splits"].values():
+        split["f1"] = 0.97
+    (target / "metrics.json").write_text(json.dumps(metrics))
+    info = {"guard": "omega-guard", "model": "fixture/omega-2b", "model_params": 2, "run_id": "20250701T000000Z"}
+    (target / "run.json").write_text(json.dumps({**info, "created": "2025-07-01T00:00:00Z"}))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["leaderboard", "--results-dir", str(results_copy), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "omega-guard" in result.output
+    assert "| 1 | omega-guard | 2B | 97.0 |" in (out / "README.md").read_text(encoding="utf-8")
+    assert _csv_rows(out / "leaderboard.csv")[0]["guard"] == "omega-guard"
+    assert '<td data-value="omega-guard">omega-guard</td>' in (out / "index.html").read_text(encoding="utf-8")
+    baseline = tmp_path / "baseline"
+    build_leaderboard(RESULTS, baseline)
+    for name in PLOTS:  # every plot shows the new guard
+        assert (out / "plots" / f"{name}.png").read_bytes() != (baseline / "plots" / f"{name}.png").read_bytes(), name
+
+
+def test_cli_warns_about_skipped_folders_and_fails_cleanly(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(app, ["leaderboard", "--results-dir", str(RESULTS), "--out", str(tmp_path / "a")])
+    assert ok.exit_code == 0
+    assert "warning: skipped" in ok.output and "delta-guard" in ok.output
+    bad = runner.invoke(app, ["leaderboard", "--results-dir", str(RESULTS), "--out", str(tmp_path), "--run", "x"])
+    assert bad.exit_code == 2 and "expected GUARD=RUN_ID" in bad.output
+    missing = runner.invoke(app, ["leaderboard", "--results-dir", str(tmp_path / "nope"), "--out", str(tmp_path)])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_empty_results_give_an_empty_board_not_a_crash(tmp_path):
+    (tmp_path / "results").mkdir()
+    result = build_leaderboard(tmp_path / "results", tmp_path / "out")
+    assert result.table.rows == [] and not (tmp_path / "out" / "plots").exists()
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert "No valid run under `results/` yet" in readme and "## Reported, not reproduced" in readme
+
+
+def test_reported_numbers_stay_in_their_own_section(board):
+    _, out = board
+    reported = load_reported()
+    assert reported.guards and all(g.source.url.startswith("https://") for g in reported.guards)
+    consistentguard = next(g for g in reported.guards if g.guard == "ConsistentGuard")
+    assert consistentguard.f1[("openai_moderation", "en")] == 78.94
+    assert consistentguard.f1[("toxicchat", "en")] == 84.26
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    measured, reported_part = readme.split("## Reported, not reproduced")
+    assert "ConsistentGuard" not in measured and "| ConsistentGuard | 3B | 78.94 |" in reported_part
+    assert "ConsistentGuard" not in (out / "leaderboard.csv").read_text(encoding="utf-8")
+    assert "ConsistentGuard" not in (out / "leaderboard.tex").read_text(encoding="utf-8")
+
+
+def test_a_broken_reported_file_names_the_file(tmp_path):
+    path = tmp_path / "reported.json"
+    data = json.loads((Path(__file__).parents[1] / "cgbench" / "leaderboard" / "reported.json").read_text())
+    data["guards"][0]["source"] = "nowhere"
+    path.write_text(json.dumps(data))
+    with pytest.raises(LeaderboardError, match=r"reported.json: guards\[0\].source 'nowhere' is not in sources"):
+        load_reported(path)
