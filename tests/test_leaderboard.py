@@ -207,6 +207,34 @@ def test_a_new_run_folder_is_ranked_in_table_plots_and_page(results_copy, tmp_pa
         assert (out / "plots" / f"{name}.png").read_bytes() != (baseline / "plots" / f"{name}.png").read_bytes(), name
 
 
+def test_a_run_scored_by_the_harness_is_accepted(tmp_path):
+    """The scorer's real metrics.json (not a hand-written one) goes straight onto the board."""
+    from cgbench.harness.scoring import write_metrics, write_predictions
+
+    run_dir = tmp_path / "results" / "scored-guard" / "r1"
+    predictions = []
+    for benchmark, n in (("openai_moderation", 12), ("simple_safety_tests", 6)):
+        for lang in ("en", "fr", "ja"):
+            for idx in range(n):
+                label = 1 if benchmark == "simple_safety_tests" else idx % 2
+                pred = None if (idx, lang) == (3, "ja") else (label if idx % 5 else 1 - label)
+                predictions.append(
+                    {"benchmark": benchmark, "lang": lang, "idx": idx, "label": label, "pred": pred}
+                    | {"score": None, "violations": [], "output": "unsafe" if pred else "safe"}
+                )
+    run_dir.mkdir(parents=True)
+    write_predictions(run_dir / "predictions.jsonl", predictions)
+    metrics = write_metrics(run_dir, n_bootstrap=10)
+    info = {"guard": "scored-guard", "model": "fixture/scored", "model_params": 0.5, "run_id": "r1"}
+    (run_dir / "run.json").write_text(json.dumps({**info, "created": "2025-01-01T00:00:00+00:00"}))
+    result = build_leaderboard(tmp_path / "results", tmp_path / "out")
+    assert result.skipped == []
+    (row,) = result.table.rows
+    assert row.f1[("openai_moderation", "ja")] == metrics["splits"]["openai_moderation/ja"]["f1"]
+    assert row.parse_fail == pytest.approx(2 / 54)  # item 3 in Japanese, in both sets
+    assert row.all_agree == pytest.approx(fmean(b["all_agree"] for b in metrics["consistency"].values()))
+
+
 def test_cli_warns_about_skipped_folders_and_fails_cleanly(tmp_path):
     runner = CliRunner()
     ok = runner.invoke(app, ["leaderboard", "--results-dir", str(RESULTS), "--out", str(tmp_path / "a")])
