@@ -1,0 +1,169 @@
+"""Read an lm-eval ``--output_path`` written with ``--log_samples`` into Predictions and a RunInfo.
+
+lm-eval writes ``results_<time>.json`` and one ``samples_<task>_<time>.jsonl`` per task, in a folder
+named after the model under the output path. Each sample line holds the doc (the cgbench item plus the
+prompt format that built its prompt) and the raw output; the verdict is read again here with that
+format's parser, so an import gives the same predictions as the task's filter and keeps the violations.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from cgbench.harness.schema import Prediction, RunInfo
+from cgbench.models.guards import GuardFormat, get_format
+
+DOC_FIELDS = ("benchmark", "lang", "idx", "label", "prompt_format", "format_options")
+
+
+class LmEvalImportError(ValueError):
+    """An lm-eval output that cannot be imported; the message names the file, line and field."""
+
+
+def find_results(path: str | Path) -> Path:
+    """The newest ``results_*.json`` of an lm-eval output path (or that file itself)."""
+    path = Path(path)
+    if path.is_file():
+        if not path.name.startswith("results_") or path.suffix != ".json":
+            raise LmEvalImportError(f"{path}: expected an lm-eval results_*.json file or its output folder")
+        return path
+    found = sorted(path.rglob("results_*.json"))
+    if not found:
+        raise LmEvalImportError(f"{path}: no results_*.json inside; is it an lm-eval --output_path?")
+    folders = sorted({str(f.parent) for f in found})
+    if len(folders) > 1:
+        raise LmEvalImportError(f"{path} holds results of several models ({', '.join(folders)}); pass one folder")
+    return max(found, key=lambda f: f.name)  # names end in an ISO timestamp: the newest run wins
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LmEvalImportError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(data, dict):
+        raise LmEvalImportError(f"{path}: expected a JSON object")
+    return data
+
+
+@lru_cache(maxsize=32)
+def _format(name: str, options_json: str) -> GuardFormat:
+    return get_format(name, **json.loads(options_json))
+
+
+def sample_prediction(record: Any, where: str) -> tuple[Prediction, str] | None:
+    """The prediction of one sample line and its prompt format; None for a line of another task than cgbench's."""
+    doc = record.get("doc") if isinstance(record, dict) else None
+    if not isinstance(doc, dict):
+        raise LmEvalImportError(f"{where}: field 'doc' is missing or not an object")
+    if "prompt_format" not in doc and "benchmark" not in doc:
+        return None
+    for name in DOC_FIELDS:
+        if name not in doc:
+            raise LmEvalImportError(f"{where}: field 'doc.{name}' is missing")
+    resps = record.get("resps")
+    if not (isinstance(resps, list) and resps and isinstance(resps[0], list) and resps[0]):
+        raise LmEvalImportError(f"{where}: field 'resps' must hold the model's output ([[text]])")
+    output = resps[0][0]
+    if not isinstance(output, str):
+        raise LmEvalImportError(f"{where}: field 'resps' holds {type(output).__name__}, not the output text")
+    try:
+        verdict = _format(doc["prompt_format"], doc["format_options"]).parse(output)
+    except (ValueError, TypeError) as exc:
+        raise LmEvalImportError(f"{where}: field 'doc.prompt_format' or 'doc.format_options': {exc}") from exc
+    prediction = Prediction(
+        benchmark=doc["benchmark"],
+        lang=doc["lang"],
+        idx=doc["idx"],
+        label=doc["label"],
+        pred=None if verdict.pred is None else int(verdict.pred),
+        score=None,
+        violations=list(verdict.violations),
+        output=output,
+    )
+    return prediction, doc["prompt_format"]
+
+
+def read_samples(path: Path) -> tuple[list[Prediction], set[str]]:
+    """The predictions of one ``samples_<task>_<time>.jsonl`` (one per doc, whatever the filters), and the
+    prompt formats seen."""
+    predictions: dict[int, Prediction] = {}
+    formats = set()
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}, line {number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LmEvalImportError(f"{where}: not valid JSON ({exc.msg})") from exc
+            found = sample_prediction(record, where)
+            if found is not None:
+                predictions.setdefault(found[0]["idx"], found[0])
+                formats.add(found[1])
+    return list(predictions.values()), formats
+
+
+def _first_config(results: dict[str, Any]) -> dict[str, Any]:
+    configs = results.get("configs") or {}
+    return next(iter(configs.values()), {}) if isinstance(configs, dict) else {}
+
+
+def run_info(results: dict[str, Any], results_file: Path, predictions: list[Prediction], formats: set[str]) -> RunInfo:
+    """guard, model, backend (``lm-eval:<model type>``), prompt format, versions and timing of the run."""
+    import cgbench
+
+    config = results.get("config") or {}
+    model_args = config.get("model_args") or {}
+    if isinstance(model_args, str):
+        model_args = dict(part.split("=", 1) for part in model_args.split(",") if "=" in part)
+    model = results.get("model_name") or model_args.get("pretrained") or model_args.get("model") or "unknown"
+    metadata = _first_config(results).get("metadata") or {}
+    wall = float(results.get("total_evaluation_time_seconds") or 0.0)
+    versions = {"cgbench": cgbench.__version__, "lm_eval": results.get("lm_eval_version")}
+    versions["transformers"] = results.get("transformers_version")
+    return RunInfo(
+        guard=str(metadata.get("guard") or str(model).rstrip("/").split("/")[-1]),
+        model=str(model),
+        model_params=None,
+        backend=f"lm-eval:{config.get('model', 'unknown')}",
+        prompt_format=",".join(sorted(formats)),
+        run_id="lmeval-" + results_file.stem.removeprefix("results_").split(".")[0],
+        versions={name: str(version) for name, version in versions.items() if version},
+        git_commit=results.get("git_hash"),
+        wall_time_s=wall,
+        items_per_s=len(predictions) / wall if wall > 0 else 0.0,
+        n_items=len(predictions),
+        source="lm-eval",
+        **_created(results.get("date")),
+    )
+
+
+def _created(date: Any) -> dict[str, str]:
+    """lm-eval's ``date`` (seconds since the epoch) as RunInfo's ``created``."""
+    if not isinstance(date, int | float):
+        return {}
+    return {"created": datetime.fromtimestamp(date, UTC).isoformat(timespec="seconds")}
+
+
+def import_lmeval(path: str | Path) -> tuple[list[Prediction], RunInfo]:
+    """Every cgbench prediction of an lm-eval output path, and what ran; errors name the file and field."""
+    results_file = find_results(path)
+    results = _read_json(results_file)
+    stamp = results_file.stem.removeprefix("results_")
+    sample_files = sorted(results_file.parent.glob(f"samples_*_{stamp}.jsonl"))
+    if not sample_files:
+        raise LmEvalImportError(f"{results_file}: no samples_*_{stamp}.jsonl beside it; run lm-eval with --log_samples")
+    predictions, formats = [], set()
+    for sample_file in sample_files:
+        found, seen = read_samples(sample_file)
+        predictions += found
+        formats |= seen
+    if not predictions:
+        raise LmEvalImportError(f"{results_file.parent}: the samples hold no cgbench task (cg_<set>_<lang>)")
+    return predictions, run_info(results, results_file, predictions, formats)
