@@ -3,9 +3,8 @@
 A format never lets the user's text decide the verdict: the parser reads only
 the model's output, and the user's text only ever appears inside the prompt.
 
-Raw prompts (``Prompt.raw``) carry no BOS token: the backend adds it when it
-tokenizes (``add_special_tokens=True`` in transformers and vLLM; with lm-eval's
-``hf`` model pass ``add_bos_token=True``).
+Raw prompts (``Prompt.raw``) carry no BOS token: the backend's tokenizer adds it
+(``add_special_tokens=True``, the default of transformers, vLLM and lm-eval's ``hf`` model).
 """
 
 from __future__ import annotations
