@@ -112,6 +112,21 @@ def test_ranked_rows_follow_from_the_metrics_files(board):
     assert rows["beta-guard"]["params_b"] == "" and rows["gamma_guard"]["f1_simple_safety_tests_en"] == ""
 
 
+def test_tied_guards_share_a_rank(results_copy):
+    from cgbench.leaderboard import build_table, select_runs
+
+    twin = Path(shutil.copytree(results_copy / "beta-guard", results_copy / "beta-twin"))
+    info = json.loads((twin / "run-a" / "run.json").read_text())
+    (twin / "run-a" / "run.json").write_text(json.dumps({**info, "guard": "beta-twin"}))
+    rows = build_table(select_runs(load_runs(results_copy)[0])).rows
+    assert [(row.rank, row.guard) for row in rows] == [
+        (1, "alpha-guard"),
+        (2, "beta-guard"),
+        (2, "beta-twin"),
+        (4, "gamma_guard"),
+    ]
+
+
 def test_newest_run_by_default_and_run_picks_one(tmp_path, board):
     result, _ = board
     assert {row.guard: row.run_id for row in result.table.rows}["alpha-guard"] == "20250602T090000Z"

@@ -62,6 +62,7 @@ __all__ = [
     "Skipped",
     "Table",
     "build_leaderboard",
+    "build_table",
     "load_reported",
     "load_runs",
     "parse_picks",

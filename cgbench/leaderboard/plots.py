@@ -107,7 +107,7 @@ def _consistency_vs_f1(table: Table):
         figure = _figure(5.2, 3.8)
         ax = figure.add_subplot()
         for i, row in enumerate(table.rows):
-            if row.overall is None or row.all_agree is None:
+            if row.all_agree is None:
                 continue
             ax.scatter([100 * row.overall], [100 * row.all_agree], color=_color(i), s=40, zorder=3)
             ax.annotate(row.guard, (100 * row.overall, 100 * row.all_agree), xytext=(5, 4), textcoords="offset points")

@@ -8,7 +8,7 @@ each set counts once), and the consistency columns over the sets that have a con
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import fmean
 
 from cgbench.benchmarks import BENCHMARKS, LANGUAGES
@@ -28,7 +28,7 @@ class Row:
     run_id: str
     f1: dict[Split, float]
     set_avg: dict[str, float]
-    overall: float | None
+    overall: float  # a run always has at least one split
     all_agree: float | None  # share of items judged the same in every language
     worst_lang_f1: float | None  # F1 of each set's worst language
     f1_gap: float | None  # best minus worst language F1
@@ -99,9 +99,8 @@ def build_table(runs: list[Run]) -> Table:
     columns = sorted({_split(key) for run in runs for key in run.metrics["splits"]}, key=split_order)
     benchmarks = list(dict.fromkeys(benchmark for benchmark, _ in columns))
     unranked = [_row(run, benchmarks) for run in runs]
-    unranked.sort(key=lambda row: (-row.overall if row.overall is not None else 1.0, row.guard))
-    scores = [row.overall for row in unranked if row.overall is not None]
-    rows = [_with_rank(row, 1 + sum(score > row.overall for score in scores)) for row in unranked]
+    unranked.sort(key=lambda row: (-row.overall, row.guard))
+    rows = [replace(row, rank=1 + sum(other.overall > row.overall for other in unranked)) for row in unranked]
     return Table(benchmarks=benchmarks, columns=columns, rows=rows)
 
 
@@ -142,16 +141,12 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
         run_id=run.run_id,
         f1=f1,
         set_avg=set_avg,
-        overall=fmean(set_avg.values()) if set_avg else None,
+        overall=fmean(set_avg.values()),
         all_agree=_mean([block["all_agree"] for block in blocks.values()]),
         worst_lang_f1=_mean(worst),
         f1_gap=_mean([block["f1_gap"] for block in blocks.values()]),
         parse_fail=failed / items if items else 0.0,
     )
-
-
-def _with_rank(row: Row, rank: int) -> Row:
-    return Row(**{**row.__dict__, "rank": rank})
 
 
 def _mean(values: list[float]) -> float | None:
