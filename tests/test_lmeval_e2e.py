@@ -1,8 +1,8 @@
 """The cgbench tasks through real lm-eval runs.
 
-1. The ``lm_eval`` CLI over all 18 tasks with a scripted model (``tests/lmeval_fake``) whose answer depends
-   only on the prompt: the expected metrics are computed here with scikit-learn, and lm-eval's numbers,
-   then ``cgbench score``'s, must equal them.
+1. The ``lm_eval`` CLI (through ``cgbench lm-eval``) over all 18 tasks with a scripted model
+   (``tests/lmeval_fake``) whose answer depends only on the prompt: the expected metrics are computed here
+   with scikit-learn, and lm-eval's numbers, then ``cgbench score``'s, must equal them.
 2. ``simple_evaluate`` with SmolLM2-135M-Instruct under the chat template: prompts render, the template
    applies, outputs parse.
 """
@@ -72,11 +72,12 @@ def _fake_run_expectations() -> tuple[dict[tuple[str, str], dict[str, float]], d
 
 @pytest.fixture(scope="module")
 def fake_run(tmp_path_factory, mirror) -> Path:
-    """One ``lm_eval`` CLI run of cg_multilingual with the scripted model, samples logged."""
+    """One lm-eval CLI run of cg_multilingual with the scripted model, samples logged."""
     out = tmp_path_factory.mktemp("lmeval_out")
     env = {**os.environ, "CGBENCH_DATA_DIR": str(mirror), "PYTHONPATH": str(FAKE_DIR), "OMP_NUM_THREADS": "1"}
     env["CGBENCH_HOME"] = str(tmp_path_factory.mktemp("home"))
-    command = [sys.executable, "-m", "lm_eval", "--include_path", str(tasks_path()), "--tasks", "cg_multilingual"]
+    # `cgbench lm-eval` runs `python -m lm_eval run --include_path <tasks> ...` with these arguments
+    command = [sys.executable, "-m", "cgbench.cli", "lm-eval", "--tasks", "cg_multilingual"]
     command += ["--model", "cg-fake", "--model_args", "pretrained=fake-guard", "--limit", str(LIMIT)]
     command += ["--metadata", '{"prompt_format": "llama_guard"}', "--log_samples", "--output_path", str(out)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)

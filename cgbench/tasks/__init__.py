@@ -30,8 +30,6 @@ def tasks_path() -> Path:
     return TASKS_DIR
 
 
-
-
 LM_EVAL_SUBCOMMANDS = ("run", "ls", "validate")
 
 
