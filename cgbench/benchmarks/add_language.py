@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGES
 from cgbench.benchmarks.scripts import language_name, language_script
 from cgbench.benchmarks.translators import Translator, get_translator
 from cgbench.benchmarks.translators.cache import TranslationCache
-from cgbench.benchmarks.validation import ValidationReport, check_split, check_translation
+from cgbench.benchmarks.validation import ValidationReport, check_split, check_translation, rows_list
 
 CODE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 HEADER = "Human user:\n"  # the release's layout; the loader strips it again
@@ -55,11 +54,6 @@ class Added:
     translated: int = 0  # texts sent to the translator in this run
     from_cache: int = 0  # texts found in the translation cache
     task_files: list[Path] = field(default_factory=list)
-
-
-def tasks_dir() -> Path:
-    """Where the lm-eval tasks of added languages are written (next to the added data)."""
-    return sources.user_dir() / "tasks"
 
 
 def final_folder(lang: str) -> Path:
@@ -125,8 +119,9 @@ def translate_sets(
     batch_size: int | None = None,
     fresh: bool = False,
     progress: bool = True,
-) -> tuple[dict[str, list[str]], tuple[int, int]]:
-    """The translation of every English text, through the cache; (texts per set, (translated now, from cache))."""
+) -> tuple[dict[str, list[str | None]], tuple[int, int]]:
+    """The translation of every English text, through the cache (None where the translator gave up);
+    (texts per set, (texts sent to the translator, texts found in the cache))."""
     from tqdm.auto import tqdm
 
     path = translation_cache_path(lang)
@@ -145,7 +140,7 @@ def translate_sets(
             cache.put_many(translator.spec, lang, [(s, t) for s, t in zip(chunk, results) if t and t.strip()])
             bar.update(len(chunk))
     texts = {
-        benchmark: [cache.get(translator.spec, lang, item.text) or "" for item in items]
+        benchmark: [cache.get(translator.spec, lang, item.text) for item in items]
         for benchmark, items in english.items()
     }
     return texts, (len(missing), len(unique) - len(missing))
@@ -188,15 +183,20 @@ def import_folder(folder: Path, lang: str) -> tuple[dict[str, list[str]], dict[s
 
 
 def validate_new(
-    lang: str, texts: dict[str, list[str]], labels: dict[str, list[int]], english: dict[str, list]
+    lang: str, texts: dict[str, list[str | None]], labels: dict[str, list[int]], english: dict[str, list]
 ) -> ValidationReport:
     """The data layer's checks, plus the translation checks, on the split as the loader will read it."""
     from cgbench.benchmarks.loading import Item
 
     report = ValidationReport()
     for benchmark, gold in english.items():
+        if untranslated := [idx for idx, text in enumerate(texts[benchmark]) if text is None]:
+            report.errors.append(
+                f"{benchmark}/{lang}: {len(untranslated)} row(s) got no translation (the translator refused or "
+                f"returned nothing, after its retries): {rows_list(untranslated)}"
+            )
         items = [
-            Item(benchmark, lang, idx, text.strip(), label)
+            Item(benchmark, lang, idx, gold[idx].text if text is None else text.strip(), label)
             for idx, (text, label) in enumerate(zip(texts[benchmark], labels[benchmark]))
         ]
         report.counts[(benchmark, lang)] = len(items)
@@ -273,16 +273,16 @@ def _swap_into_place(staging: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def register_tasks(lang: str, report: ValidationReport, write: Callable | None = None) -> list[Path]:
-    """Write the lm-eval tasks of every added language into :func:`tasks_dir`; a note when tasks are unavailable."""
-    if write is None:
-        try:
-            from cgbench.tasks.generate import write_tasks as write
-        except ImportError:
-            report.notes.append(f"{lang}: lm-eval tasks not written: cgbench.tasks.generate is not available")
-            return []
-    added = sorted(extra_languages())
-    return write(added, tasks_dir())
+def register_tasks(lang: str, report: ValidationReport) -> list[Path]:
+    """Write the lm-eval leaf tasks ``cg_<set>_<lang>`` beside the added data (``cgbench tasks-path`` then
+    points there); a note instead when the tasks package is not installed."""
+    try:
+        from cgbench.tasks import extra_tasks_dir
+        from cgbench.tasks.generate import write_tasks
+    except ImportError:
+        report.notes.append(f"{lang}: lm-eval tasks not written: cgbench.tasks is not available")
+        return []
+    return write_tasks([lang], extra_tasks_dir())
 
 
 def print_added(added: Added) -> None:
@@ -306,7 +306,8 @@ def print_added(added: Added) -> None:
         console.print(f"translated {added.translated} texts, {added.from_cache} from the cache")
     console.print(f"data: {added.folder} (manifest.json has the translator, date and checksums)")
     if added.task_files:
-        console.print(f"lm-eval tasks: {len(added.task_files)} files in {tasks_dir()}")
+        names = ", ".join(path.stem for path in added.task_files)
+        console.print(f"lm-eval tasks: {names} in {added.task_files[0].parent} (see `cgbench tasks-path`)")
     console.print(
         f"next: cgbench data list; cgbench run --langs {added.lang}; cgbench lm-eval --tasks cg_toxicchat_{added.lang}"
     )

@@ -53,7 +53,7 @@ def check_split(items: list[Item], english: list[Item]) -> tuple[list[str], list
     return errors, notes
 
 
-def _rows(indices: list[int], limit: int = 10) -> str:
+def rows_list(indices: list[int], limit: int = 10) -> str:
     more = f" and {len(indices) - limit} more" if len(indices) > limit else ""
     return f"row{'s' if len(indices) > 1 else ''} {indices[:limit]}{more}"
 
@@ -67,9 +67,11 @@ def check_translation(items: list[Item], english: list[Item], report: Validation
     same = [item.idx for item, gold in zip(items, english) if item.text.strip() == gold.text.strip()]
     share = len(same) / len(items)
     if share > IDENTICAL_MAX:
-        report.errors.append(f"{where}: {share:.0%} of rows are identical to English (untranslated?): {_rows(same)}")
+        report.errors.append(
+            f"{where}: {share:.0%} of rows are identical to English (untranslated?): {rows_list(same)}"
+        )
     elif share > IDENTICAL_WARN:
-        report.warnings.append(f"{where}: {share:.1%} of rows are identical to English: {_rows(same)}")
+        report.warnings.append(f"{where}: {share:.1%} of rows are identical to English: {rows_list(same)}")
     _check_script(items, where, language_script(lang), report)
     _check_lengths(items, english, where, report)
 
@@ -87,7 +89,7 @@ def _check_script(items: list[Item], where: str, script: str | None, report: Val
     if mostly < MIN_SCRIPT_SHARE:
         report.errors.append(f"{message}, expected at least {MIN_SCRIPT_SHARE:.0%} (wrong target language?)")
     if none := [idx for idx, s in scored if s == 0]:
-        report.notes.append(f"{message}; no {script} letter in {_rows(none)}")
+        report.notes.append(f"{message}; no {script} letter in {rows_list(none)}")
 
 
 def _check_lengths(items: list[Item], english: list[Item], where: str, report: ValidationReport) -> None:
