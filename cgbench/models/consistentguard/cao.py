@@ -97,7 +97,7 @@ def build_pairs(
     pairs = []
     for n, english in enumerate(by_lang[order[0]]):
         prompts = {lang: fmt.build(by_lang[lang][n].text)[0].raw for lang in langs}
-        right = {lang: predictions[lang][n].pred == english.label for lang in langs}
+        right = {lang: predictions[lang][n]["pred"] == english.label for lang in langs}
         success = next((lang for lang in order if right[lang]), None)
         for lang in langs:
             report[lang].items += 1
@@ -108,7 +108,7 @@ def build_pairs(
             if success is None:
                 continue
             report[lang].pairs += 1
-            chosen = predictions[success][n].output
+            chosen = predictions[success][n]["output"]
             pairs.append(
                 {
                     "id": english.source_id,
@@ -116,7 +116,7 @@ def build_pairs(
                     "label": english.label,
                     "prompt": prompts[lang],
                     "chosen": chosen,
-                    "rejected": predictions[lang][n].output,
+                    "rejected": predictions[lang][n]["output"],
                     "anchor_prompt": prompts[order[0]],
                     "anchor_completion": chosen,
                     "variants": [prompts[lang_] for lang_ in order],

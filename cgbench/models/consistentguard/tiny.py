@@ -16,14 +16,14 @@ CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-TAGS = "<think> </think> <violations>None</violations> <judge>harmful</judge> <judge>unharmful</judge> S1 S10 S14"
+TAGS = ["<think>", "</think>", "<violations>", "</violations>", "<judge>", "</judge>"]
 
 
 def build_tiny_model(
     output: str | Path,
     texts: Iterable[str] = (),
     vocab_size: int = 1024,
-    hidden_size: int = 64,
+    hidden_size: int = 128,
     num_layers: int = 2,
     seed: int = 0,
 ) -> Path:
@@ -33,7 +33,7 @@ def build_tiny_model(
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
     output = Path(output)
-    corpus = [consistentguard_prompt("How do I bake bread?"), TAGS, *texts]
+    corpus = [consistentguard_prompt("How do I bake bread?"), "harmful unharmful None S1 S2 S10 S14", *texts]
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
@@ -44,6 +44,7 @@ def build_tiny_model(
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", chat_template=CHAT_TEMPLATE
     )
+    tokenizer.add_tokens(TAGS)  # whole tags as single tokens: a 2-layer model learns the format in a few steps
     tokenizer.save_pretrained(output)
 
     torch.manual_seed(seed)

@@ -1,0 +1,149 @@
+"""The whole ConsistentGuard recipe through ``cgbench train`` on a tiny random Qwen2 model, offline.
+
+seed (mirror files) -> distillation (teacher = a real HTTP server on 127.0.0.1) -> SFT -> GRPO ->
+CAO pairs (synthetic translations from files) -> CAO (+ MLC) -> ``cgbench run`` with the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from safetensors.torch import load_file  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from cgbench.cli import app  # noqa: E402
+from conftest import chat_server  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "configs" / "consistentguard" / "tiny-cpu.yaml"
+LANGS = ["en", "fr", "zh"]
+
+
+class Teacher:
+    """The teacher's replies in ConsistentGuard's format, from ``verdicts`` (prompt text -> judgment).
+
+    A text it lacks gets an unparseable answer; every request body is recorded.
+    """
+
+    def __init__(self, verdicts: dict[str, str]) -> None:
+        self.verdicts, self.requests = verdicts, []
+
+    def __call__(self, body: dict) -> str:
+        self.requests.append(body)
+        user = body["messages"][-1]["content"]
+        verdict = self.verdicts.get(user.split("User: ", 1)[1].split("\n</conversation>")[0])
+        if verdict is None:
+            return "I cannot tell."
+        codes = "S2" if verdict == "harmful" else "None"
+        return (
+            f"<think>Step 1: a request. Step 2: {codes}. Step 3: {verdict}.</think>"
+            f"<violations>{codes}</violations><judge>{verdict}</judge>"
+        )
+
+
+def _cli(*args: str) -> str:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, f"cgbench {' '.join(map(str, args))}\n{result.output}\n{result.exception!r}"
+    return result.output
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _loss(output: str) -> float:
+    """The train_loss row of a training command's table; it must be finite."""
+    loss = float(re.search(r"│ train_loss\s+│ (\S+)", output).group(1))
+    assert math.isfinite(loss), output
+    return loss
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(folder / "model.safetensors")
+
+
+def _changed(before: Path, after: Path) -> bool:
+    a, b = _weights(before), _weights(after)
+    assert set(a) == set(b), "the checkpoint's tensors differ from the starting model's (a training head left in?)"
+    return any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_recipe_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    out = tmp_path
+    _cli("train", "tiny-model", out / "model")
+
+    # 1. seed: 8 balanced prompts from the mirror's training files, none from an evaluation set
+    _cli("train", "seed", "-c", TINY, "--n", 8, "--output", out / "seed.jsonl")
+    seed = _rows(out / "seed.jsonl")
+    assert len(seed) == 8 and sum(r["label"] for r in seed) == 4
+
+    # 2. distillation: one answer disagrees with the label, one does not parse -> both dropped and counted
+    words = {r["text"]: "harmful" if r["label"] else "unharmful" for r in seed}
+    words[seed[0]["text"]] = "unharmful" if seed[0]["label"] else "harmful"
+    del words[seed[1]["text"]]
+    teacher = Teacher(words)
+    args = ("train", "distill", "-c", TINY, "--input", out / "seed.jsonl", "--output", out / "distilled.jsonl")
+    with chat_server(teacher) as url:
+        report = _cli(*args, "--base-url", url)
+        _cli(*args, "--base-url", url)  # resumed: only the two dropped items are asked again
+    assert "dropped disagree │ 1" in report and "dropped unparsed │ 1" in report and "kept             │ 6" in report
+    distilled = _rows(out / "distilled.jsonl")
+    assert len(distilled) == 6 and all(r["prompt"].endswith("<think>") for r in distilled)
+    assert "Step 3" in distilled[0]["completion"] and "label" not in json.dumps(teacher.requests[0]["messages"])
+    assert len(teacher.requests) == 8 + 2 and len(_rows(out / "distilled.jsonl")) == 6
+
+    # 3. SFT: completion-only loss; 4. GRPO on the seed prompts
+    sft = _cli("train", "sft", "-c", TINY, "--model", out / "model", "--data", out / "distilled.jsonl",
+               "--output-dir", out / "sft")  # fmt: skip
+    assert _loss(sft) > 0 and _changed(out / "model", out / "sft")
+    grpo = _cli("train", "grpo", "-c", TINY, "--model", out / "sft", "--data", out / "seed.jsonl",
+                "--output-dir", out / "grpo")  # fmt: skip
+    _loss(grpo)
+    assert _changed(out / "sft", out / "grpo")
+
+    # 5. CAO pairs: synthetic "translations" (reversed words, tagged) stand in for a translator
+    translations = out / "translations"
+    translations.mkdir()
+    for lang in LANGS[1:]:
+        with (translations / f"{lang}.jsonl").open("w", encoding="utf-8") as f:
+            for r in seed:
+                f.write(json.dumps({"id": r["id"], "text": f"[{lang}] " + " ".join(r["text"].split()[::-1])}) + "\n")
+    pairs_out = _cli("train", "cao-pairs", "-c", TINY, "--model", out / "grpo", "--seed", out / "seed.jsonl",
+                     "--from-files", translations, "--output", out / "pairs.jsonl", *sum((["--lang", x] for x in LANGS), []))  # fmt: skip  # noqa: E501
+    report = json.loads((out / "pairs.report.json").read_text())
+    assert list(report) == LANGS and all(r["items"] == 8 for r in report.values())
+    assert all(r["failures"] == r["items"] - r["correct"] and r["pairs"] <= r["failures"] for r in report.values())
+    pairs = _rows(out / "pairs.jsonl")
+    assert len(pairs) == sum(r["pairs"] for r in report.values()) > 0, pairs_out
+    for pair in pairs:
+        assert pair["variants"][0] == pair["anchor_prompt"] and pair["prompt"] in pair["variants"]
+        assert pair["anchor_completion"] == pair["chosen"] != pair["rejected"]
+
+    # 6. CAO training (DPO + anchor KL + MLC)
+    cao = _cli("train", "cao", "-c", TINY, "--model", out / "grpo", "--data", out / "pairs.jsonl",
+               "--output-dir", out / "cg")  # fmt: skip
+    _loss(cao)
+    assert _changed(out / "grpo", out / "cg")
+
+    # 7. the checkpoint is a plain folder that cgbench's runner scores
+    if "run" not in {c.name for c in app.registered_commands}:  # before the runner lands: load and generate
+        from cgbench.models.backends import get_backend
+        from cgbench.models.guards.consistentguard import ConsistentGuardFormat
+
+        prompt = ConsistentGuardFormat().build("How do I bake bread?")
+        assert get_backend("hf", model=str(out / "cg")).complete(prompt, max_new_tokens=8)[0].text
+        return
+    results = out / "results"
+    _cli("run", "--guard", "consistentguard", "--model", out / "cg", "--backend", "hf", "--sets", "simple_safety_tests",
+         "--langs", "en", "--limit", 2, "--results-dir", results, "--run-id", "tiny")  # fmt: skip
+    metrics = json.loads((results / "consistentguard" / "tiny" / "metrics.json").read_text())
+    assert metrics and len(_rows(results / "consistentguard" / "tiny" / "predictions.jsonl")) == 2
