@@ -133,6 +133,7 @@ class E5Probe:
         engine: str = "auto",
         align: str = "shift",
         shift_sample: int = 400,
+        max_train: int | None = None,
     ) -> None:
         if align not in ("shift", "none"):
             raise ValueError(f"align must be 'shift' or 'none', got {align!r}")
@@ -141,6 +142,7 @@ class E5Probe:
         self.embedder = Embedder(self.cache_dir, engine)
         self.align = align
         self.shift_sample = shift_sample
+        self.max_train = max_train  # a seeded random subset of the training prompts, for quick runs and tests
         self._head: Head | None = None
         self._shifts: dict[tuple[str, str], np.ndarray] = {}
 
@@ -171,6 +173,9 @@ class E5Probe:
 
     def _load_or_train(self) -> Head:
         texts, labels = training_prompts(self.data_dir)
+        if self.max_train is not None and self.max_train < len(texts):
+            keep = sorted(np.random.default_rng(0).permutation(len(texts))[: self.max_train])
+            texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
         digest = hashlib.sha256(
             json.dumps([texts, labels, self.embedder.tag, C_GRID, HEAD_VERSION], ensure_ascii=False).encode()
         ).hexdigest()[:20]
