@@ -196,7 +196,7 @@ def run(
         backend_options["device"] = device
     if dtype:
         backend_options["dtype"] = dtype
-    if backend == "vllm":
+    if tensor_parallel_size != 1 or data_parallel_size != 1:
         backend_options.update(tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size)
     options = RunOptions(
         guard=guard,

@@ -104,6 +104,9 @@ def _check_same_run(run_dir: Path, info: RunInfo) -> None:
 
 
 def _backend_kwargs(name: str, model: str | None, options: RunOptions) -> dict[str, Any]:
+    parallel = {"tensor_parallel_size", "data_parallel_size"} & set(options.backend_options)
+    if parallel and name != "vllm":
+        raise RunError(f"--{sorted(parallel)[0].replace('_', '-')} needs --backend vllm, not {name}")
     if name == "cpu":
         return {"data_dir": options.data_dir, **options.backend_options}
     if name == "openai":
