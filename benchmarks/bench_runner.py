@@ -92,7 +92,8 @@ def main() -> None:
         ("native runner (hf)", n / native_s, native_mb),
         ("lm-eval hf", n / lmeval_s, lmeval_mb),
     ]
-    print(f"\n{n} items of {args.split}, model {model.name}, batch {args.batch_size}, fp32, threads {os.cpu_count()}")
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    print(f"\n{n} items of {args.split}, {model.name}, batch {args.batch_size}, fp32, OMP_NUM_THREADS={threads}")
     print(f"{'':22} {'items/s (end to end)':>22} {'peak RSS MiB':>14}")
     for name, rate, mem in rows:
         print(f"{name:22} {rate:22.2f} {mem:14.0f}")

@@ -4,7 +4,9 @@ The head is trained on English user prompts from the training sources of the
 mirror (ToxicChat train, GuardReasoner's Aegis and HarmBench prompt sets),
 never on an evaluation set: training prompts equal to any evaluation prompt
 are dropped. It is cached as JSON (coefficients only) under a key that hashes
-the training data and the settings.
+the training data and the settings; the head of the default settings ships
+with the package under the same key (``heads/``), so only a changed training
+set or setting trains a new one.
 
 Cross-lingual alignment (``align="shift"``, the default): an English head sees
 other languages through a per-language offset in embedding space. The offset
@@ -36,6 +38,8 @@ from cgbench.models.guards.base import Prompt
 HEAD_VERSION = 2
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 THRESHOLD = 0.5
+# Heads trained here on the default settings ship with the package (JSON, same key), so a first run needs no training.
+SHIPPED_HEADS = Path(__file__).resolve().parent / "heads"
 _ASSISTANT_TURN = re.compile(r"\n\s*AI assistant:", re.IGNORECASE)
 
 
@@ -179,10 +183,12 @@ class E5Probe:
         digest = hashlib.sha256(
             json.dumps([texts, labels, self.embedder.tag, C_GRID, HEAD_VERSION], ensure_ascii=False).encode()
         ).hexdigest()[:20]
-        path = self.cache_dir / "probe" / f"e5-head-{digest}.json"
-        if path.is_file():
-            return Head.from_json(json.loads(path.read_text(encoding="utf-8")))
+        name = f"e5-head-{digest}.json"
+        for path in (self.cache_dir / "probe" / name, SHIPPED_HEADS / name):
+            if path.is_file():
+                return Head.from_json(json.loads(path.read_text(encoding="utf-8")))
         head = fit_head(self.embedder.embed(texts), np.asarray(labels))
+        path = self.cache_dir / "probe" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(head.to_json()), encoding="utf-8")

@@ -125,11 +125,11 @@ class HFBackend:
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=model.generation_config.eos_token_id,
             bos_token_id=model.generation_config.bos_token_id,
+            return_dict_in_generate=True,
+            output_logits=ids is not None,
         )
         with torch.inference_mode():
-            out = model.generate(
-                **padded, generation_config=config, return_dict_in_generate=True, output_logits=ids is not None
-            )
+            out = model.generate(**padded, generation_config=config)
         new = out.sequences[:, padded["input_ids"].shape[1] :]
         texts = tokenizer.batch_decode(new, skip_special_tokens=True)
         if ids is None:
