@@ -111,7 +111,7 @@ def test_complete_scores_from_first_token_logprobs(server):
     chat, raw = backend(server).complete(prompts, max_new_tokens=4, score_tokens=("unsafe", "safe"))
     assert chat.text == "echo: hi" and chat.score == pytest.approx(0.25)
     assert raw.text == "unsafe\nS2" and raw.score == pytest.approx(0.8)
-    assert [r["path"] for r in server.requests] == ["/v1/chat/completions", "/v1/completions"]
+    assert sorted(r["path"] for r in server.requests) == ["/v1/chat/completions", "/v1/completions"]
     assert all(r["temperature"] == 0.0 and r["max_tokens"] == 4 for r in server.requests)
 
 
@@ -152,3 +152,27 @@ def test_no_key_sends_no_authorization(server, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")
     backend(server).chat([[{"role": "user", "content": "a"}]])
     assert server.auth == [None]
+
+
+def test_runner_over_http_never_writes_the_key(server, tmp_path, capfd):
+    from cgbench.harness.runner import RunOptions, run
+
+    options = RunOptions(
+        guard="instruct",
+        model="guard-model",
+        backend="openai",
+        base_url=server.url,
+        sets=["simple_safety_tests"],
+        langs=["en"],
+        limit=3,
+        results_dir=tmp_path,
+    )
+    run_dir = run(options)
+    assert len(server.requests) == 3 and server.auth == [f"Bearer {SECRET}"] * 3
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"predictions.jsonl", "metrics.json", "run.json"}
+    assert all(SECRET not in p.read_text(encoding="utf-8") for p in written)
+    captured = capfd.readouterr()
+    assert SECRET not in captured.out + captured.err
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["backend"] == "openai" and info["model"] == "guard-model"
