@@ -14,7 +14,7 @@ import pytest
 
 from cgbench.benchmarks import BENCHMARKS, DataError, available_languages, load_split, sources
 from cgbench.benchmarks.add_language import ValidationFailed, add_language, final_folder, translation_cache_path
-from cgbench.benchmarks.loading import _load
+from cgbench.benchmarks.loading import _load, release_source
 from cgbench.benchmarks.validation import validate
 
 FILES = {
@@ -80,6 +80,8 @@ def test_import_a_release_folder_end_to_end(tmp_path, mirror):
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == sources.sha256_of(final_folder("as") / name)
     assert set(manifest["source_files"]) == set(FILES.values())
+    # code that finds split files through the data layer (the runner's data checksums) finds the added ones
+    assert sources.locate(release_source("toxicchat", "as")) == final_folder("as") / FILES["toxicchat"]
 
     listed = _cli("data", "list")
     rows = [line for line in listed.stdout.splitlines() if " as " in line]

@@ -57,24 +57,19 @@ def _field(path: Path, row: int, record: Any, name: str, kinds: type | tuple[typ
     return value
 
 
-def _extra_roots(data_dir: str | os.PathLike | None = None) -> dict[str, Path]:
-    """Added language folders -> the root holding them: the mirror (else the download cache) first, then
-    the user dir, where ``cgbench data add-language`` writes (a mirror may be read-only)."""
+def extra_languages(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
+    """Languages beyond the six of the paper: code -> folder. They are looked for in the mirror (else the
+    download cache), then in the user dir, where ``cgbench data add-language`` writes (a mirror may be read-only)."""
     mirror = sources.data_dir(data_dir)
     roots = [mirror if mirror is not None else sources.cache_dir(), sources.user_dir()]
     known = set(LANGUAGES.values())
-    found: dict[str, Path] = {}
+    found = {}
     for root in roots:
         for folder in sorted((root / "consistentguard").glob("benchmark_*")):
             name = folder.name.removeprefix("benchmark_")
             if name not in known and folder.is_dir():
-                found.setdefault(name, root)
-    return found
-
-
-def extra_languages(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
-    """Languages added to the data dir or the user dir beyond the six of the paper: code -> folder."""
-    return {name: name for name in _extra_roots(data_dir)}
+                found[name] = name
+    return dict(sorted(found.items()))
 
 
 def available_languages(data_dir: str | os.PathLike | None = None) -> list[str]:
@@ -89,15 +84,7 @@ def release_source(benchmark: str, lang: str, data_dir: str | os.PathLike | None
 
 def release_path(benchmark: str, lang: str, data_dir: str | os.PathLike | None = None) -> Path:
     """The local file of one split: in the mirror or cache, or in the user dir for an added language."""
-    source = release_source(benchmark, lang, data_dir)
-    folder = source.path.split("/")[1].removeprefix("benchmark_")
-    root = _extra_roots(data_dir).get(folder) if lang not in LANGUAGES else None
-    if root is None or root != sources.user_dir():
-        return sources.locate(source, data_dir)
-    path = root / source.path
-    if not path.is_file():
-        raise DataError(f"{path}: file missing from the added language folder (add it again with --force)")
-    return path
+    return sources.locate(release_source(benchmark, lang, data_dir), data_dir)
 
 
 def read_release(benchmark: str, lang: str, data_dir: str | os.PathLike | None = None) -> list[tuple[str, int]]:

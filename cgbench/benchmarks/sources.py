@@ -189,8 +189,14 @@ def sha256_of(path: Path) -> str:
 
 
 def locate(source: SourceFile, data_dir_: str | os.PathLike | None = None) -> Path:
-    """The local path of ``source``: in the mirror if one is set, else in the cache (downloading it)."""
+    """The local path of ``source``: in the mirror if one is set, else in the cache (downloading it); the
+    files of a language added with ``cgbench data add-language`` (unpinned) may also come from the user dir."""
     mirror = data_dir(data_dir_)
+    added = user_dir() / source.path
+    if not source.sha256 and added.parent.is_dir() and not ((mirror or cache_dir()) / source.path).parent.is_dir():
+        if not added.is_file():
+            raise DataError(f"{added}: file missing from the added language folder (add it again with --force)")
+        return added
     if mirror is not None:
         path = mirror / source.path
         if not path.is_file():
