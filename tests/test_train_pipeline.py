@@ -147,3 +147,46 @@ def test_recipe_end_to_end(tmp_path, monkeypatch):
          "--langs", "en", "--limit", 2, "--results-dir", results, "--run-id", "tiny")  # fmt: skip
     metrics = json.loads((results / "consistentguard" / "tiny" / "metrics.json").read_text())
     assert metrics and len(_rows(results / "consistentguard" / "tiny" / "predictions.jsonl")) == 2
+
+
+@pytest.mark.slow
+def test_smollm2_trains_a_few_steps_per_stage(tmp_path, smollm2_dir, monkeypatch):
+    """SmolLM2-135M-Instruct through SFT, GRPO and CAO (+ MLC), a few steps each, with hand-written data."""
+    from cgbench.models.consistentguard.cao_trainer import train_cao
+    from cgbench.models.consistentguard.config import load_section
+    from cgbench.models.consistentguard.grpo import train_grpo
+    from cgbench.models.consistentguard.seed import sample_seed, write_seed
+    from cgbench.models.consistentguard.sft import train_sft
+    from cgbench.models.guards.consistentguard import ConsistentGuardFormat
+
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    items, _ = sample_seed(["guardreasoner/aegis"], n=4, balance=True)
+    write_seed(items, tmp_path / "seed.jsonl")
+    fmt, distilled, pairs = ConsistentGuardFormat(), [], []
+    for item in items:
+        prompt, right = fmt.build(item.text)[0].raw, Teacher({item.text: "harmful" if item.label else "unharmful"})
+        wrong = Teacher({item.text: "unharmful" if item.label else "harmful"})
+        body = {"messages": [{"content": "User: " + item.text + "\n</conversation>"}]}
+        chosen, rejected = (t(body).removeprefix("<think>").replace("</think>", "\n</think>\n") for t in (right, wrong))
+        distilled.append({**item.to_dict(), "prompt": prompt, "completion": chosen})
+        variants = [prompt, prompt.replace("User:", "Utilisateur :")]
+        pairs.append({"prompt": prompt, "chosen": chosen, "rejected": rejected, "anchor_prompt": prompt,
+                      "anchor_completion": chosen, "variants": variants})  # fmt: skip
+    for name, rows in (("distilled", distilled), ("pairs", pairs)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    common = {"use_cpu": True, "bf16": False, "max_steps": 2, "per_device_train_batch_size": 2}
+    stages = [
+        (train_sft, "sft", smollm2_dir, {"data": tmp_path / "distilled.jsonl"}),
+        (train_grpo, "grpo", tmp_path / "sft",
+         {"data": tmp_path / "seed.jsonl", "num_generations": 2, "max_completion_length": 24}),
+        (train_cao, "cao", tmp_path / "grpo", {"data": tmp_path / "pairs.jsonl", "gradient_accumulation_steps": 1,
+                                               "mlc_weight": 0.8, "mlc_every": 1}),
+    ]  # fmt: skip
+    for train, section, start, extra in stages:
+        values = {"model": str(start), "output_dir": str(tmp_path / section), **common, **extra}
+        metrics = train(
+            load_section(None, section, {k: str(v) if isinstance(v, Path) else v for k, v in values.items()})
+        )
+        assert math.isfinite(metrics["train_loss"]) and metrics["steps"] == 2
+        if section != "grpo":  # GRPO's update is zero when the sampled completions' rewards tie
+            assert _changed(Path(start), tmp_path / section)
