@@ -21,6 +21,7 @@ from safetensors.torch import load_file  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from cgbench.cli import app  # noqa: E402
+from cgbench.models.consistentguard.seed import evaluation_texts, normalise  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "configs" / "consistentguard" / "tiny-cpu.yaml"
@@ -85,6 +86,10 @@ def test_recipe_end_to_end(tmp_path, monkeypatch):
     _cli("train", "seed", "-c", TINY, "--n", 8, "--output", out / "seed.jsonl")
     seed = _rows(out / "seed.jsonl")
     assert len(seed) == 8 and sum(r["label"] for r in seed) == 4
+    exact, normalised = evaluation_texts()
+    assert not any(r["text"] in exact or normalise(r["text"]) in normalised for r in seed)
+    refused = CliRunner().invoke(app, ["train", "seed", "--source", "beavertails", "--output", str(out / "x.jsonl")])
+    assert refused.exit_code == 2 and "judge the response" in refused.output
 
     # 2. distillation: one answer disagrees with the label, one does not parse -> both dropped and counted
     words = {r["text"]: "harmful" if r["label"] else "unharmful" for r in seed}

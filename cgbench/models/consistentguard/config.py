@@ -74,18 +74,15 @@ class TrainStage:
     lora: LoraSettings | None = None
     trainer: dict[str, Any] = field(default_factory=dict)
 
-    _own = ("model", "data", "lora", "trainer")
+    _own = ("model", "data", "lora", "trainer")  # fields that are ours, not the TRL config's
 
     def trl_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of the stage's TRL config."""
-        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._extra_fields()}
+        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self._own}
         clash = sorted(set(own) & set(self.trainer))
         if clash:
             raise ValueError(f"{clash} set both as a stage field and under trainer:; keep one")
         return {**own, **self.trainer}
-
-    def _extra_fields(self) -> set[str]:
-        return set(self._own)
 
 
 @dataclass

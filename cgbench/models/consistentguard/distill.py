@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,7 +151,3 @@ def read_distilled(path: str | Path) -> list[dict]:
                 raise ValueError(f"{path}: row {row}: field {key!r} is missing")
         rows.append(record)
     return rows
-
-
-def label_counts(rows: list[dict]) -> Counter:
-    return Counter(int(r["label"]) for r in rows)
