@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 
 def smollm2_folder(out: Path) -> Path:
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=64, help="first N items of the split")
     parser.add_argument("--split", default="openai_moderation/en", help="benchmark/lang")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=1, help="alternating runs of each; medians are reported")
     args = parser.parse_args()
     benchmark, lang = args.split.split("/")
     work = Path(tempfile.mkdtemp(prefix="bench-runner-"))
@@ -72,33 +74,38 @@ def main() -> None:
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     bin_dir = Path(sys.executable).parent
 
-    native_argv = [str(bin_dir / "cgbench"), "run", "--guard", "instruct", "--model", str(model), "--backend", "hf"]
-    native_argv += ["--sets", benchmark, "--langs", lang, "--limit", str(args.limit)]
-    native_argv += ["--batch-size", str(args.batch_size), "--dtype", "float32", "--results-dir", str(work / "results")]
-    native_argv += ["--run-id", "bench"]
     from cgbench.tasks import lm_eval_argv
+
+    def native_argv(run_id: str) -> list[str]:
+        argv = [str(bin_dir / "cgbench"), "run", "--guard", "instruct", "--model", str(model), "--backend", "hf"]
+        argv += ["--sets", benchmark, "--langs", lang, "--limit", str(args.limit), "--batch-size", str(args.batch_size)]
+        return argv + ["--dtype", "float32", "--results-dir", str(work / "results"), "--run-id", run_id]
 
     lmeval_argv = lm_eval_argv(["--model", "hf"])  # python -m lm_eval run --include_path <cgbench tasks>
     lmeval_argv += ["--model_args", f"pretrained={model},dtype=float32", "--tasks", f"cg_{benchmark}_{lang}"]
     lmeval_argv += ["--apply_chat_template", "--batch_size", str(args.batch_size), "--limit", str(args.limit)]
     lmeval_argv += ["--device", "cpu", "--output_path", str(work / "lmeval")]
 
-    native_s, native_mb = timed(native_argv, env)
-    lmeval_s, lmeval_mb = timed(lmeval_argv, env)
-    info = json.loads((work / "results" / "instruct" / "bench" / "run.json").read_text())
+    # alternate the two, so that a change in machine load hits both alike; report medians
+    native, lmeval, generation = [], [], []
+    for repeat in range(args.repeats):
+        native.append(timed(native_argv(f"bench{repeat}"), env))
+        lmeval.append(timed(lmeval_argv, env))
+        info = json.loads((work / "results" / "instruct" / f"bench{repeat}" / "run.json").read_text())
+        generation.append(info["items_per_s"])
 
     n = args.limit
-    rows = [
-        ("native runner (hf)", n / native_s, native_mb),
-        ("lm-eval hf", n / lmeval_s, lmeval_mb),
-    ]
+    rows = [(name, n / median(r[0] for r in runs), median(r[1] for r in runs)) for name, runs in
+            (("native runner (hf)", native), ("lm-eval hf", lmeval))]  # fmt: skip
     threads = os.environ.get("OMP_NUM_THREADS", "unset")
     print(f"\n{n} items of {args.split}, {model.name}, batch {args.batch_size}, fp32, OMP_NUM_THREADS={threads}")
+    print(f"medians of {args.repeats} alternating runs; seconds per run: native {[round(r[0]) for r in native]}, "
+          f"lm-eval {[round(r[0]) for r in lmeval]}")  # fmt: skip
     print(f"{'':22} {'items/s (end to end)':>22} {'peak RSS MiB':>14}")
     for name, rate, mem in rows:
         print(f"{name:22} {rate:22.2f} {mem:14.0f}")
-    print(f"native generation-only items/s (run.json): {info['items_per_s']:.2f}")
-    print(f"ratio native / lm-eval: speed {rows[0][1] / rows[1][1]:.2f}x, peak memory {native_mb / lmeval_mb:.2f}x")
+    print(f"native generation-only items/s (run.json): {median(generation):.2f}")
+    print(f"ratio native / lm-eval: speed {rows[0][1] / rows[1][1]:.2f}x, peak memory {rows[0][2] / rows[1][2]:.2f}x")
 
 
 if __name__ == "__main__":

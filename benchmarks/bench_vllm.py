@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def instruct_prompts(split: str, limit: int) -> list:
 
 
 def child(side: str, args: argparse.Namespace) -> None:
-    """Run one side and print {"start_s", "generate_s", "n"} as the last stdout line."""
+    """Run one side and write {"start_s", "generate_s", "n", "texts"} to ``args.result``."""
     from cgbench.models.backends.vllm import VLLMBackend
 
     prompts = instruct_prompts(args.split, args.limit)
@@ -60,19 +61,20 @@ def child(side: str, args: argparse.Namespace) -> None:
         outputs = llm.generate(requests, SamplingParams(temperature=0.0, max_tokens=16, seed=0), use_tqdm=False)
         texts = [o.outputs[0].text for o in outputs]
     finished = time.perf_counter()
-    print(json.dumps({"start_s": loaded - started, "generate_s": finished - loaded, "n": len(texts), "texts": texts}))
+    result = {"start_s": loaded - started, "generate_s": finished - loaded, "n": len(texts), "texts": texts}
+    Path(args.result).write_text(json.dumps(result))
 
 
 def measure(side: str, args: argparse.Namespace) -> dict:
     argv = [sys.executable, __file__, "--child", side, "--model", str(args.model), "--limit", str(args.limit)]
-    argv += ["--split", args.split, "--dtype", args.dtype]
+    result_file = Path(tempfile.mkdtemp(prefix="bench-vllm-")) / f"{side}.json"
+    argv += ["--split", args.split, "--dtype", args.dtype, "--result", str(result_file)]
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    stdout = process.stdout.read()
+    process = subprocess.Popen(argv, stdout=sys.stderr)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"the {side} child failed")
-    result = json.loads(stdout.strip().splitlines()[-1])
+    result = json.loads(result_file.read_text())
     return {**result, "wall_s": time.perf_counter() - started, "peak_mib": usage.ru_maxrss / 1024}
 
 
@@ -83,6 +85,7 @@ def main() -> None:
     parser.add_argument("--split", default="openai_moderation/en")
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--child", choices=["cgbench", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args)
