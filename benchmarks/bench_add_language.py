@@ -41,6 +41,7 @@ def main() -> None:
     from cgbench.benchmarks import BENCHMARKS, load_split
     from cgbench.benchmarks.add_language import add_language
     from cgbench.benchmarks.loading import _load, release_path
+    from cgbench.models.translators import get_translator
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["CGBENCH_HOME"] = str(Path(tmp) / "home")
@@ -55,14 +56,13 @@ def main() -> None:
         server = ThreadingHTTPServer(("127.0.0.1", 0), EchoTranslator)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        options = {"base_url": f"http://127.0.0.1:{server.server_address[1]}/v1"}
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
         timings = {}
         for label, force in (("cold", False), ("cached", True)):
             _load.cache_clear()
             start = time.perf_counter()
-            added = add_language(
-                "qaa", translator="openai:echo", translator_options=options, force=force, progress=False
-            )
+            translator = get_translator("openai:echo", base_url=base_url)
+            added = add_language("qaa", translator=translator, force=force, progress=False)
             timings[label] = (time.perf_counter() - start, added.translated)
         server.shutdown()
 

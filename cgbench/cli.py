@@ -123,23 +123,24 @@ def data_add_language(
     """Translate or import the three sets into LANG, validate, and register it (data, lm-eval tasks)."""
     from cgbench.benchmarks import DataError
     from cgbench.benchmarks.add_language import add_language, print_added
-    from cgbench.benchmarks.translators import TranslationError
+    from cgbench.models.translators import TranslationError, get_translator
+    from cgbench.tasks import extra_tasks_dir
+    from cgbench.tasks.generate import write_tasks
 
     options = {"base_url": base_url, "target_code": target_code, "device": device}
     try:
         added = add_language(
             lang,
-            translator=translator,
+            translator=get_translator(translator, **options) if translator else None,
             from_dir=from_dir,
             data_dir=data_dir,
             batch_size=batch_size,
             force=force,
             fresh=fresh,
-            translator_options=options,
         )
     except (DataError, TranslationError) as exc:
         _fail(str(exc))
-    print_added(added)
+    print_added(added, write_tasks([added.lang], extra_tasks_dir()))
 
 
 @app.command("score")

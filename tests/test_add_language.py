@@ -16,6 +16,8 @@ from cgbench.benchmarks import BENCHMARKS, DataError, available_languages, load_
 from cgbench.benchmarks.add_language import ValidationFailed, add_language, final_folder, translation_cache_path
 from cgbench.benchmarks.loading import _load, release_source
 from cgbench.benchmarks.validation import validate
+from cgbench.tasks import extra_tasks_dir, tasks_path
+from cgbench.tasks.generate import task_name
 
 FILES = {
     "simple_safety_tests": "0_0_SimpleSafetyTests.json",
@@ -90,15 +92,16 @@ def test_import_a_release_folder_end_to_end(tmp_path, mirror):
 
 
 def test_tasks_are_registered_for_lm_eval(tmp_path, mirror):
-    generate = pytest.importorskip("cgbench.tasks.generate")
-    from cgbench.tasks import tasks_path
-
-    added = add_language("as", from_dir=_release_folder(tmp_path, "bn", "as"), progress=False)
-    assert sorted(path.name for path in added.task_files) == [f"cg_{b}_as.yaml" for b in sorted(BENCHMARKS)]
+    """`cgbench data add-language` writes the new language's lm-eval tasks (the data layer itself does not)."""
+    result = _cli("data", "add-language", "as", "--from-dir", str(_release_folder(tmp_path, "bn", "as")))
+    assert result.returncode == 0, result.stderr
+    names = [task_name(b, "as") for b in sorted(BENCHMARKS)]
+    assert sorted(path.stem for path in extra_tasks_dir().glob("cg_*_as.yaml")) == names
+    assert "lm-eval tasks:" in result.stdout and all(name in result.stdout for name in names)
     include = tasks_path()
     assert (include / "cg_toxicchat_as.yaml").is_file() and (include / "cg_toxicchat_bn.yaml").exists()
     assert "lang: as" in (include / "cg_toxicchat_as.yaml").read_text()
-    assert generate.task_name("toxicchat", "as") == "cg_toxicchat_as"
+    assert task_name("toxicchat", "as") == "cg_toxicchat_as"
 
 
 def _drop_row(rows):

@@ -14,9 +14,9 @@ from conftest import chat_server
 from cgbench.benchmarks import BENCHMARKS, load_split
 from cgbench.benchmarks.add_language import ValidationFailed, add_language, final_folder, translation_cache_path
 from cgbench.benchmarks.loading import _load
-from cgbench.benchmarks.translators import TranslationError, get_translator
-from cgbench.benchmarks.translators.cache import TranslationCache
-from cgbench.benchmarks.translators.openai import USER_PROMPT
+from cgbench.benchmarks.translation import TranslationCache
+from cgbench.models.translators import TranslationError, get_translator
+from cgbench.models.translators.openai import USER_PROMPT
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 
@@ -95,13 +95,12 @@ def test_add_language_through_the_openai_translator(llm):
     TranslationCache(translation_cache_path("ne")).put_many("openai:tiny-llm", "ne", cached)
     refused = load_split("simple_safety_tests", "en")[11].text
     llm.refuse_always = {refused}
-    options = {"base_url": llm.url}
     with pytest.raises(ValidationFailed, match=r"simple_safety_tests/ne: 1 row\(s\) got no translation .*row \[11\]"):
-        add_language("ne", translator="openai:tiny-llm", translator_options=options, progress=False)
+        add_language("ne", translator=get_translator("openai:tiny-llm", base_url=llm.url), progress=False)
     assert {first_text(r) for r in llm.requests} == sst
     assert not final_folder("ne").exists()
     llm.refuse_always, llm.requests = set(), []
-    added = add_language("ne", translator="openai:tiny-llm", translator_options=options, progress=False)
+    added = add_language("ne", translator=get_translator("openai:tiny-llm", base_url=llm.url), progress=False)
     assert [first_text(r) for r in llm.requests] == [refused]
     assert added.manifest["translator"] == "openai:tiny-llm" and added.manifest["model"] == "tiny-llm"
     assert load_split("simple_safety_tests", "ne")[11].text == load_split("simple_safety_tests", "hi")[11].text

@@ -15,7 +15,8 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,7 @@ from cgbench.benchmarks.headers import common_header, strip_given_header, strip_
 from cgbench.benchmarks.loading import LABELS, _field, _load, extra_languages, load_split, read_json, release_path
 from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGES
 from cgbench.benchmarks.scripts import language_name, language_script
-from cgbench.benchmarks.translators import Translator, get_translator
-from cgbench.benchmarks.translators.cache import TranslationCache
+from cgbench.benchmarks.translation import TranslationCache, Translator
 from cgbench.benchmarks.validation import ValidationReport, check_split, check_translation, rows_list
 
 CODE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -53,7 +53,6 @@ class Added:
     report: ValidationReport
     translated: int = 0  # texts sent to the translator in this run
     from_cache: int = 0  # texts found in the translation cache
-    task_files: list[Path] = field(default_factory=list)
 
 
 def final_folder(lang: str) -> Path:
@@ -78,16 +77,17 @@ def check_code(lang: str, data_dir: str | os.PathLike | None = None, force: bool
 def add_language(
     lang: str,
     *,
-    translator: str | Translator | None = None,
+    translator: Translator | None = None,
     from_dir: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     batch_size: int | None = None,
     force: bool = False,
     fresh: bool = False,
     progress: bool = True,
-    translator_options: dict[str, Any] | None = None,
 ) -> Added:
-    """Translate (``translator``) or import (``from_dir``) the three sets into ``lang``, validate, register."""
+    """Translate (``translator``, e.g. from :func:`cgbench.models.translators.get_translator`) or import
+    (``from_dir``) the three sets into ``lang``, validate, and make the split final. Its lm-eval tasks are
+    written by the caller (``cgbench data add-language`` uses :func:`cgbench.tasks.generate.write_tasks`)."""
     if (translator is None) == (from_dir is None):
         raise DataError("give exactly one of --translator T or --from-dir DIR")
     check_code(lang, data_dir, force)
@@ -96,8 +96,6 @@ def add_language(
         texts, labels, provenance = import_folder(Path(from_dir), lang)
         counts = (0, 0)
     else:
-        if isinstance(translator, str):
-            translator = get_translator(translator, **(translator_options or {}))
         texts, counts = translate_sets(english, lang, translator, batch_size=batch_size, fresh=fresh, progress=progress)
         labels = {benchmark: [item.label for item in items] for benchmark, items in english.items()}
         provenance = {"method": "translate", "translator": translator.spec, "model": translator.model}
@@ -106,9 +104,7 @@ def add_language(
         hint = "fix the files and rerun" if from_dir else "translations so far are cached: fix the cause and rerun"
         raise ValidationFailed(lang, report, hint)
     folder, manifest = write_final(lang, texts, labels, provenance, report, data_dir)
-    added = Added(lang, folder, manifest, report, *counts)
-    added.task_files = register_tasks(lang, report)
-    return added
+    return Added(lang, folder, manifest, report, *counts)
 
 
 def translate_sets(
@@ -273,20 +269,9 @@ def _swap_into_place(staging: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def register_tasks(lang: str, report: ValidationReport) -> list[Path]:
-    """Write the lm-eval leaf tasks ``cg_<set>_<lang>`` beside the added data (``cgbench tasks-path`` then
-    points there); a note instead when the tasks package is not installed."""
-    try:
-        from cgbench.tasks import extra_tasks_dir
-        from cgbench.tasks.generate import write_tasks
-    except ImportError:
-        report.notes.append(f"{lang}: lm-eval tasks not written: cgbench.tasks is not available")
-        return []
-    return write_tasks([lang], extra_tasks_dir())
-
-
-def print_added(added: Added) -> None:
-    """A table of the new splits, then warnings, notes and where everything went."""
+def print_added(added: Added, task_files: Sequence[Path] = ()) -> None:
+    """A table of the new splits, then warnings, notes and where everything went (``task_files``: the
+    lm-eval tasks written for the language)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -305,9 +290,9 @@ def print_added(added: Added) -> None:
     if added.translated or added.from_cache:
         console.print(f"translated {added.translated} texts, {added.from_cache} from the cache")
     console.print(f"data: {added.folder} (manifest.json has the translator, date and checksums)")
-    if added.task_files:
-        names = ", ".join(path.stem for path in added.task_files)
-        console.print(f"lm-eval tasks: {names} in {added.task_files[0].parent} (see `cgbench tasks-path`)")
+    if task_files:
+        names = ", ".join(path.stem for path in task_files)
+        console.print(f"lm-eval tasks: {names} in {task_files[0].parent} (see `cgbench tasks-path`)")
     console.print(
         f"next: cgbench data list; cgbench run --langs {added.lang}; cgbench lm-eval --tasks cg_toxicchat_{added.lang}"
     )

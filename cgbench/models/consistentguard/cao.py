@@ -49,7 +49,7 @@ def read_translations(folder: str | Path, lang: str, items: list[SeedItem]) -> d
 
 
 def translate_seed(items: list[SeedItem], langs: list[str], translator, folder: str | Path) -> None:
-    """Write ``<folder>/<lang>.jsonl`` with a translator of ``cgbench.benchmarks.translators``; skips done files."""
+    """Write ``<folder>/<lang>.jsonl`` with a translator of ``cgbench.models.translators``; skips done files."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for lang in langs:

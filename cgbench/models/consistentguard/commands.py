@@ -183,7 +183,7 @@ def cao_pairs(
         _fail("cao-pairs needs --model (or model: in the cao_pairs section)")
     engine = None
     if translator:
-        from cgbench.benchmarks.translators import TranslationError, get_translator
+        from cgbench.models.translators import TranslationError, get_translator
 
         try:
             engine = get_translator(translator)

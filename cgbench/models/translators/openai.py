@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from cgbench.benchmarks.scripts import language_name
-from cgbench.benchmarks.translators.base import TranslationError
+from cgbench.benchmarks.translation import TranslationError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SYSTEM_PROMPT = (

@@ -1,11 +1,30 @@
-"""A per-item translation cache: one JSON line per translated text, appended as batches finish."""
+"""What the data layer needs of a translator: the interface, its error, and the per-item translation cache.
+
+The translators themselves (googletrans, hf, openai) and ``get_translator`` live in :mod:`cgbench.models.translators`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
+
+
+class TranslationError(RuntimeError):
+    """A translator cannot run at all (missing package, offline, unknown model or language)."""
+
+
+class Translator(Protocol):
+    spec: str  # as the user named it, e.g. "hf:facebook/nllb-200-distilled-600M"; keys the translation cache
+    model: str | None
+    batch_size: int  # texts per call that suit this translator
+
+    def translate(self, texts: Sequence[str], target: str) -> list[str | None]:
+        """English ``texts`` in ``target`` (ISO 639-1 code), in order; None where the translator gave up on a text."""
+        ...
 
 
 def item_key(spec: str, target: str, text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from cgbench.benchmarks.translators.base import TranslationError
+from cgbench.benchmarks.translation import TranslationError
 
 DEFAULT_SERVICE = "translate.googleapis.com"
 INSTALL_HINT = "pip install 'cgbench[translate]'"

@@ -1,11 +1,16 @@
-"""Translators behind one small interface, named by a spec: ``googletrans``, ``hf:<model>``, ``openai:<model>``."""
+"""Translators behind one small interface, named by a spec: ``googletrans``, ``hf:<model>``, ``openai:<model>``.
+
+The interface, its error and the translation cache belong to the data layer
+(:mod:`cgbench.benchmarks.translation`); ``cgbench data add-language`` builds a translator here and hands it
+to :func:`cgbench.benchmarks.add_language.add_language`.
+"""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any
 
-from cgbench.benchmarks.translators.base import TranslationError, Translator
+from cgbench.benchmarks.translation import TranslationError, Translator
 
 KINDS = ("googletrans", "hf", "openai")
 
@@ -18,15 +23,15 @@ def get_translator(spec: str, **options: Any) -> Translator:
     kind, _, model = spec.partition(":")
     options = {k: v for k, v in options.items() if v is not None}
     if kind == "googletrans" and not model:
-        from cgbench.benchmarks.translators.googletrans import GoogleTranslator
+        from cgbench.models.translators.googletrans import GoogleTranslator
 
         return GoogleTranslator(**_only(options, "service_url"))
     if kind == "hf" and model:
-        from cgbench.benchmarks.translators.hf import HFTranslator
+        from cgbench.models.translators.hf import HFTranslator
 
         return HFTranslator(model, **_only(options, "target_code", "device"))
     if kind == "openai" and model:
-        from cgbench.benchmarks.translators.openai import OpenAITranslator
+        from cgbench.models.translators.openai import OpenAITranslator
 
         return OpenAITranslator(model, **_only(options, "base_url"))
     close = difflib.get_close_matches(kind, KINDS, n=1, cutoff=0.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cgbench.benchmarks.translators.base import TranslationError
+from cgbench.benchmarks.translation import TranslationError
 
 # ISO 639-1 -> FLORES-200 code, the language codes of NLLB
 NLLB_CODES = {
