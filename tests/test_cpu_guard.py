@@ -94,3 +94,13 @@ def test_language_shift_leaves_the_scored_benchmark_out(monkeypatch):
     assert seen and not toxicchat & set(seen)
     assert {i.text for i in load_split("openai_moderation", "fr")} & set(seen)
     assert not probe.shift("en", "toxicchat").any()
+
+
+def test_the_default_head_ships_with_the_package(monkeypatch):
+    def no_training(*args):
+        raise AssertionError("the default settings should find the shipped head")
+
+    monkeypatch.setattr(cpu, "fit_head", no_training)
+    head = E5Probe().head
+    assert head.n_train == len(training_prompts()[0]) and head.coef.shape == (384,)
+    assert not (cache_dir() / "probe").exists()  # read from the package, nothing trained or written
