@@ -27,9 +27,6 @@ ALLOWED: dict[str, set[str]] = {
     "benchmarks": set(),
     "": set(),  # the root package
 }
-# Known breaks of the rules, each (part, the one module it may import against them):
-# backends take the guard contract's Prompt (and unknown_name), upwards of DESIGN's guards -> backends.
-KNOWN = {("models.backends", "cgbench.models.guards.base")}
 
 
 def module_name(path: Path) -> str:
@@ -74,7 +71,7 @@ def violations(module: str, source: str, is_package: bool = False) -> list[str]:
     out = []
     for line, target in imports(module, source, is_package):
         other = part_of(target)
-        if other in (part, "") or "*" in allowed or other in allowed or (part, target) in KNOWN:
+        if other in (part, "") or "*" in allowed or other in allowed:
             continue
         out.append(f"{module}:{line} imports {target} ({part or 'cgbench'} -> {other})")
     return out
@@ -85,15 +82,6 @@ def test_every_module_imports_only_downwards():
         v for module, path in MODULES.items() for v in violations(module, path.read_text(), path.stem == "__init__")
     ]
     assert not found, "imports against the layering of DESIGN.md:\n" + "\n".join(found)
-
-
-def test_known_exceptions_are_still_needed():
-    used = {
-        (part_of(module), target)
-        for module, path in MODULES.items()
-        for _, target in imports(module, path.read_text(), path.stem == "__init__")
-    }
-    assert not KNOWN - used, f"no longer imported, drop from KNOWN: {KNOWN - used}"
 
 
 @pytest.mark.parametrize(

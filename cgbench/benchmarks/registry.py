@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cgbench.benchmarks.errors import DataError
@@ -37,15 +38,17 @@ LANGUAGE_NAMES: dict[str, str] = {
 }
 
 
-def _unknown(kind: str, name: str, choices: list[str]) -> DataError:
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+def unknown_name(kind: str, name: str, choices: Iterable[str], error: type[ValueError] = ValueError) -> ValueError:
+    """The error for a name that is not one of ``choices``, with the nearest match when there is one."""
+    choices = list(choices)
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return DataError(f"unknown {kind} {name!r}; choose from {', '.join(choices)}.{hint}")
+    return error(f"unknown {kind} {name!r}; choose from {', '.join(choices)}.{hint}")
 
 
 def get_benchmark(name: str) -> Benchmark:
     if name not in BENCHMARKS:
-        raise _unknown("benchmark", name, list(BENCHMARKS))
+        raise unknown_name("benchmark", name, BENCHMARKS, DataError)
     return BENCHMARKS[name]
 
 
@@ -57,7 +60,7 @@ def language_folder(lang: str, extra_languages: dict[str, str] | None = None) ->
     by_folder = {folder: code for code, folder in known.items()}
     if lang in by_folder:
         return lang
-    raise _unknown("language", lang, list(known))
+    raise unknown_name("language", lang, known, DataError)
 
 
 def language_code(lang: str, extra_languages: dict[str, str] | None = None) -> str:

@@ -4,9 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from cgbench.models.guards.base import Prompt
+
+@dataclass(frozen=True)
+class Prompt:
+    """One model input: chat messages for the model's chat template, or a raw string used as is.
+
+    A message's ``content`` is a string, or a list of typed parts (``[{"type": "text", "text": ...}]``)
+    for chat templates that read parts only (Llama Guard 3 1B).
+    """
+
+    messages: tuple[dict[str, Any], ...] | None = None
+    raw: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.messages is None) == (self.raw is None):
+            raise ValueError("a Prompt has either messages or raw text, not both")
+
+    def as_text(self) -> str:
+        """The raw text, or the text of the last message (its parts joined): for harnesses that take one string."""
+        if self.raw is not None:
+            return self.raw
+        content = self.messages[-1]["content"]
+        return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
 
 
 class BackendError(RuntimeError):

@@ -31,9 +31,8 @@ import numpy as np
 from cgbench.benchmarks import BENCHMARKS, DataError, load_split, sources
 from cgbench.benchmarks.headers import strip_header
 from cgbench.benchmarks.loading import read_json
-from cgbench.models.backends.base import Completion
+from cgbench.models.backends.base import Completion, Prompt
 from cgbench.models.backends.embeddings import Embedder
-from cgbench.models.guards.base import Prompt
 
 HEAD_VERSION = 2
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cgbench.models.backends.base import BackendError, Completion
-from cgbench.models.guards.base import Prompt
+from cgbench.models.backends.base import BackendError, Completion, Prompt
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 

@@ -19,8 +19,7 @@ from typing import Any
 
 import httpx
 
-from cgbench.models.backends.base import BackendError, Completion
-from cgbench.models.guards.base import Prompt
+from cgbench.models.backends.base import BackendError, Completion, Prompt
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 TOP_LOGPROBS = 20

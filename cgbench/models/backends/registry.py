@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cgbench.benchmarks.registry import unknown_name
 from cgbench.models.backends.base import Backend
-from cgbench.models.guards.base import unknown_name
 
 
 def _hf(**kwargs: Any) -> Backend:

@@ -12,9 +12,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from cgbench.models.backends.base import BackendError, Completion
+from cgbench.models.backends.base import BackendError, Completion, Prompt
 from cgbench.models.backends.hf import prompt_ids, score_token_ids
-from cgbench.models.guards.base import Prompt
 
 TOP_LOGPROBS = 20
 

@@ -9,39 +9,19 @@ Raw prompts (``Prompt.raw``) carry no BOS token: the backend's tokenizer adds it
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from cgbench.benchmarks.registry import unknown_name
+from cgbench.models.backends.base import Prompt
+
+__all__ = ["GuardFormat", "Label", "Prompt", "Verdict", "unknown_name"]
 
 
 class Label(IntEnum):
     SAFE = 0
     UNSAFE = 1
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """One model input: chat messages for the model's chat template, or a raw string used as is.
-
-    A message's ``content`` is a string, or a list of typed parts (``[{"type": "text", "text": ...}]``)
-    for chat templates that read parts only (Llama Guard 3 1B).
-    """
-
-    messages: tuple[dict[str, Any], ...] | None = None
-    raw: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.messages is None) == (self.raw is None):
-            raise ValueError("a Prompt has either messages or raw text, not both")
-
-    def as_text(self) -> str:
-        """The raw text, or the text of the last message (its parts joined): for harnesses that take one string."""
-        if self.raw is not None:
-            return self.raw
-        content = self.messages[-1]["content"]
-        return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
 
 
 @dataclass(frozen=True)
@@ -58,14 +38,6 @@ class Verdict:
 
     def with_score(self, score: float | None) -> Verdict:
         return replace(self, score=score)
-
-
-def unknown_name(kind: str, name: str, choices: Iterable[str]) -> ValueError:
-    """The error for a name that is not one of ``choices``, with the nearest match when there is one."""
-    choices = list(choices)
-    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return ValueError(f"unknown {kind} {name!r}; choose from {', '.join(choices)}.{hint}")
 
 
 @dataclass(frozen=True)
