@@ -80,3 +80,7 @@ class RunInfo(TypedDict, total=False):
     items_per_s: float
     n_items: int
     source: str  # "native" or "lm-eval"
+    settings: dict[str, object]  # backend and guard settings that change predictions (batch size, dtype, ...)
+    n_run_now: int  # items predicted by the last (possibly resumed) session; wall time and items/s cover it
+    resumed: bool
+    status: str  # "running" while predictions are still being written; absent once the run is complete
