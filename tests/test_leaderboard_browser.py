@@ -35,6 +35,9 @@ FLAGS = [
     "--remote-debugging-pipe",
 ]
 
+# CI installs Chromium and sets CGBENCH_REQUIRE_BROWSER, so a missing browser fails there instead of skipping.
+if BROWSER is None and os.environ.get("CGBENCH_REQUIRE_BROWSER"):
+    pytest.fail("CGBENCH_REQUIRE_BROWSER is set but no chromium binary was found", pytrace=False)
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium binary (Debian: apt-get install chromium)")
 
 
