@@ -65,11 +65,16 @@ def completion_from_teacher(answer: str) -> str | None:
 
 
 def read_done(path: Path) -> set[str]:
-    """Ids already written to ``path`` (a partly written last line is ignored)."""
+    """Ids already written to ``path``; a partly written last line is cut off the file, so appends start clean."""
     if not path.exists():
         return set()
+    data = path.read_bytes()
+    complete, _, torn = data.rpartition(b"\n")
+    if torn:
+        with path.open("r+b") as handle:
+            handle.truncate(len(data) - len(torn))
     done = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in complete.splitlines():
         try:
             done.add(json.loads(line)["id"])
         except (json.JSONDecodeError, KeyError):
