@@ -16,6 +16,7 @@ from typing import Any
 
 from cgbench.harness.schema import Prediction, RunInfo
 from cgbench.models.guards import GuardFormat, get_format
+from cgbench.models.guards.base import Verdict
 
 DOC_FIELDS = ("benchmark", "lang", "idx", "label", "prompt_format", "format_options")
 
@@ -51,8 +52,15 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=32)
-def _format(name: str, options_json: str) -> GuardFormat:
+def cached_format(name: str, options_json: str) -> GuardFormat:
+    """The format object for a name and its options as JSON (built once per distinct pair)."""
     return get_format(name, **json.loads(options_json))
+
+
+def doc_verdict(doc: dict[str, Any], output: str) -> Verdict:
+    """The verdict of one raw output, read by the format that built the doc's prompt (the task's filter
+    and the import both read outputs here, so they agree)."""
+    return cached_format(doc["prompt_format"], doc["format_options"]).parse(output)
 
 
 def sample_prediction(record: Any, where: str) -> tuple[Prediction, str] | None:
@@ -72,7 +80,7 @@ def sample_prediction(record: Any, where: str) -> tuple[Prediction, str] | None:
     if not isinstance(output, str):
         raise LmEvalImportError(f"{where}: field 'resps' holds {type(output).__name__}, not the output text")
     try:
-        verdict = _format(doc["prompt_format"], doc["format_options"]).parse(output)
+        verdict = doc_verdict(doc, output)
     except (ValueError, TypeError) as exc:
         raise LmEvalImportError(f"{where}: field 'doc.prompt_format' or 'doc.format_options': {exc}") from exc
     prediction = Prediction(

@@ -15,11 +15,11 @@ The prompt format comes from lm-eval's ``--metadata``: ``{"prompt_format": "llam
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from cgbench.benchmarks import get_benchmark, load_split
-from cgbench.models.guards import get_format, get_guard
+from cgbench.harness.lmeval_import import cached_format, doc_verdict
+from cgbench.models.guards import get_guard
 from cgbench.models.guards.base import GuardFormat, Prompt
 
 DEFAULT_FORMAT = "instruct"
@@ -56,14 +56,9 @@ def format_choice(metadata: dict[str, Any] | None) -> tuple[str, dict[str, str]]
     return name, {**SINGLE_PROMPT_OPTIONS.get(name, {}), **{k: str(v) for k, v in options.items()}}
 
 
-@lru_cache(maxsize=32)
-def _format(name: str, options_json: str) -> GuardFormat:
-    return get_format(name, **json.loads(options_json))
-
-
 def guard_format(name: str, options: dict[str, str]) -> GuardFormat:
     """The (cached) format object for a name and options."""
-    return _format(name, json.dumps(options, sort_keys=True))
+    return cached_format(name, json.dumps(options, sort_keys=True))
 
 
 def prompt_text(prompt: Prompt, format_name: str) -> str:
@@ -115,11 +110,6 @@ def load_docs(benchmark: str, lang: str, **kwargs: Any):
 def generation_kwargs(fmt: GuardFormat) -> dict[str, Any]:
     """Greedy decoding up to the format's token budget; the model's end-of-turn token stops it."""
     return {"until": [], "max_gen_toks": fmt.max_new_tokens, "do_sample": False, "temperature": 0.0}
-
-
-def doc_verdict(doc: dict[str, Any], output: str):
-    """The verdict of one raw output, read by the format that built the doc's prompt."""
-    return guard_format(doc["prompt_format"], json.loads(doc["format_options"])).parse(output)
 
 
 def parse_outputs(resps: list[list[str]], docs: list[dict[str, Any]]) -> list[int | None]:
