@@ -23,7 +23,7 @@ from typing import Any
 from cgbench.benchmarks import sources
 from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.headers import common_header, strip_given_header, strip_header
-from cgbench.benchmarks.loading import LABELS, _field, _load, extra_languages, load_split, read_json, release_path
+from cgbench.benchmarks.loading import LABELS, _load, extra_languages, load_split, release_path, release_rows
 from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGES
 from cgbench.benchmarks.scripts import language_name, language_script
 from cgbench.benchmarks.translation import TranslationCache, Translator
@@ -154,17 +154,9 @@ def import_folder(folder: Path, lang: str) -> tuple[dict[str, list[str]], dict[s
     raw: dict[str, list[str]] = {}
     labels: dict[str, list[int]] = {}
     for benchmark, name in names.items():
-        path = folder / name
-        records = read_json(path)
-        if not isinstance(records, list):
-            raise DataError(f"{path}: expected a JSON list of rows, got {type(records).__name__}")
-        raw[benchmark], labels[benchmark] = [], []
-        for row, record in enumerate(records):
-            raw[benchmark].append(strip_header(_field(path, row, record, "input")))
-            output = _field(path, row, record, "output")
-            if output not in LABELS:
-                raise DataError(f"{path}: row {row}: field 'output' is {output!r}, expected 'harmful' or 'unharmful'")
-            labels[benchmark].append(LABELS[output])
+        rows = release_rows(folder / name)
+        raw[benchmark] = [strip_header(text) for text, _ in rows]
+        labels[benchmark] = [label for _, label in rows]
     header = common_header([text for texts in raw.values() for text in texts])
     texts = {b: [strip_given_header(t, header) if header else t for t in ts] for b, ts in raw.items()}
     provenance = {

@@ -89,12 +89,15 @@ def release_path(benchmark: str, lang: str, data_dir: str | os.PathLike | None =
 
 def read_release(benchmark: str, lang: str, data_dir: str | os.PathLike | None = None) -> list[tuple[str, int]]:
     """(raw input, label) rows of one split of the ConsistentGuard release, checked field by field."""
-    path = release_path(benchmark, lang, data_dir)
+    return release_rows(release_path(benchmark, lang, data_dir), expected=get_benchmark(benchmark).n)
+
+
+def release_rows(path: Path, expected: int | None = None) -> list[tuple[str, int]]:
+    """(raw input, label) rows of a file in the release layout, checked field by field (and counted)."""
     records = read_json(path)
     if not isinstance(records, list):
         raise DataError(f"{path}: expected a JSON list of rows, got {type(records).__name__}")
-    expected = get_benchmark(benchmark).n
-    if len(records) != expected:
+    if expected is not None and len(records) != expected:
         raise DataError(f"{path}: {len(records)} rows, expected {expected}")
     rows = []
     for row, record in enumerate(records):
