@@ -9,7 +9,7 @@ from string import Template
 
 from cgbench.leaderboard.reported import Reported
 from cgbench.leaderboard.table import Table, column_groups, metric_columns, params_label, short_name
-from cgbench.leaderboard.text import column_notes, pct
+from cgbench.leaderboard.text import column_notes, pct, reported_value
 
 
 def page(table: Table, reported: Reported, plots: list[str]) -> str:
@@ -79,10 +79,7 @@ def _reported(reported: Reported) -> str:
     header = "".join(f'<th class="num">{escape(short_name(b))} {escape(lang)}</th>' for b, lang in columns)
     rows = []
     for guard in reported.guards:
-        cells = "".join(
-            f'<td class="num">{"–" if guard.f1.get(split) is None else f"{guard.f1[split]:.2f}"}</td>'
-            for split in columns
-        )
+        cells = "".join(f'<td class="num">{reported_value(guard.f1.get(split), "–")}</td>' for split in columns)
         source = f'<a href="{escape(guard.source.url)}">{escape(guard.source.key)}</a>'
         size = params_label(guard.params_b)
         rows.append(f'<tr><td>{escape(guard.guard)}</td><td class="num">{size}</td>{cells}<td>{source}</td></tr>')

@@ -84,7 +84,7 @@ def reported_csv(reported: Reported) -> str:
     rows = [["guard", "model", "params_b", *(f"f1_{b}_{lang}" for b, lang in columns), "source", "url"]]
     for guard in reported.guards:
         params = "" if guard.params_b is None else f"{guard.params_b:g}"
-        values = [_reported_value(guard.f1.get(split), "") for split in columns]
+        values = [reported_value(guard.f1.get(split), "") for split in columns]
         rows.append([guard.guard, guard.model, params, *values, guard.source.key, guard.source.url])
     return _csv(rows)
 
@@ -149,12 +149,13 @@ def _markdown_reported(reported: Reported) -> list[str]:
     header = ["guard", "size", *(f"{short_name(b)} {lang}" for b, lang in columns), "source"]
     lines = [_md_row(header), _md_row(["---", "--:", *("--:" for _ in columns), "---"])]
     for guard in reported.guards:
-        values = [_reported_value(guard.f1.get(split), "–") for split in columns]
+        values = [reported_value(guard.f1.get(split), "–") for split in columns]
         lines.append(_md_row([guard.guard, params_label(guard.params_b), *values, f"[{guard.source.key}]"]))
     return lines
 
 
-def _reported_value(value: float | None, missing: str) -> str:
+def reported_value(value: float | None, missing: str) -> str:
+    """A published F1 (already in percent) with two decimals."""
     return missing if value is None else f"{value:.2f}"
 
 
