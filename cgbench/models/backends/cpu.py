@@ -228,5 +228,5 @@ class E5Probe:
         score_tokens: tuple[str, str] | None = None,
     ) -> list[Completion]:
         """The Backend protocol, for English text: the last user message (or raw text) -> "unsafe"/"safe"."""
-        texts = [p.messages[-1]["content"] if p.messages else p.raw for p in prompts]
-        return [Completion("unsafe" if p >= THRESHOLD else "safe", p) for p in self.score(texts)]
+        scores = self.score([prompt.as_text() for prompt in prompts])
+        return [Completion("unsafe" if p >= THRESHOLD else "safe", p) for p in scores]
