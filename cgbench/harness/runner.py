@@ -11,7 +11,6 @@ durably. At the end the file is rewritten in item order, scored into
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from cgbench.benchmarks import BENCHMARKS, Item, available_languages, get_benchm
 from cgbench.harness import store
 from cgbench.harness.runinfo import data_checksums, git_commit, versions
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
-from cgbench.harness.scoring import write_metrics
+from cgbench.harness.scoring import write_json, write_metrics
 from cgbench.models.guards.base import GuardFormat, Verdict
 from cgbench.models.guards.registry import GuardSpec, get_guard
 
@@ -203,7 +202,7 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     done = store.read_done(path)
     todo = [item for item in items if (item.benchmark, item.lang, item.idx) not in done]
     info["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-    _write_run_json(run_dir, {**info, "status": "running"})
+    write_json(run_dir / "run.json", {**info, "status": "running"})
 
     backend = _build_backend(backend_name, model, options)
     if hasattr(backend, "load"):
@@ -223,7 +222,7 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
         items_per_s=round(len(todo) / inference_s, 3) if todo and inference_s > 0 else 0.0,
         n_items=len(predictions),
     )
-    _write_run_json(run_dir, {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done)})
+    write_json(run_dir / "run.json", {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done)})
     if show_tables:
         _print(metrics)
     return run_dir
@@ -244,12 +243,6 @@ def _loop(backend, spec: GuardSpec, fmt, todo: list[Item], total: int, batch_siz
             predictions = predict_probe(backend, batch) if fmt is None else predict_generative(backend, fmt, batch)
             store.append(path, predictions)
             bar.update(len(batch))
-
-
-def _write_run_json(run_dir: Path, info: dict) -> None:
-    partial = run_dir / "run.json.partial"
-    partial.write_text(json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(partial, run_dir / "run.json")
 
 
 def _print(metrics: MetricsFile) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -142,8 +143,11 @@ def _has_common_item(by_lang: dict[str, list[Prediction]]) -> bool:
     return bool(set.intersection(*({p["idx"] for p in preds} for preds in by_lang.values())))
 
 
-def _write_json(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+def write_json(path: Path, data: object) -> None:
+    """Write ``data`` as sorted, indented JSON, atomically (a reader never sees half a file)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(partial, path)
 
 
 def predictions_file(run_dir: str | Path) -> Path | None:
@@ -157,7 +161,7 @@ def write_metrics(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0
     if source is None:
         raise ScoringError(f"{run_dir}: no {' or '.join(PREDICTION_FILES)} here")
     metrics = score_predictions(read_predictions(source), n_bootstrap=n_bootstrap, seed=seed)
-    _write_json(Path(run_dir) / "metrics.json", metrics)
+    write_json(Path(run_dir) / "metrics.json", metrics)
     return metrics
 
 
@@ -202,6 +206,6 @@ def score_path(
     info.setdefault("n_items", len(predictions))
     metrics = score_predictions(predictions)
     write_predictions(run_dir / PREDICTION_FILES[0], predictions)
-    _write_json(run_dir / "metrics.json", metrics)
-    _write_json(run_dir / "run.json", info)
+    write_json(run_dir / "metrics.json", metrics)
+    write_json(run_dir / "run.json", info)
     return metrics, run_dir
