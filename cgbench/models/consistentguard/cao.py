@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgbench.benchmarks import Item
+from cgbench.models.consistentguard.records import read_records
 from cgbench.models.consistentguard.seed import SeedItem
 from cgbench.models.guards.consistentguard import ConsistentGuardFormat
 
@@ -36,12 +37,10 @@ def read_translations(folder: str | Path, lang: str, items: list[SeedItem]) -> d
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no translations for {lang!r} (expected rows {{'id', 'text'}})")
     texts = {}
-    for row, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        if line.strip():
-            record = json.loads(line)
-            if not isinstance(record.get("text"), str) or "id" not in record:
-                raise ValueError(f"{path}: row {row}: fields 'id' and 'text' (a string) are required")
-            texts[record["id"]] = record["text"]
+    for row, record in enumerate(read_records(path, ("id", "text"))):
+        if not isinstance(record["text"], str):
+            raise ValueError(f"{path}: row {row}: field 'text' must be a string")
+        texts[record["id"]] = record["text"]
     missing = [item.id for item in items if item.id not in texts]
     if missing:
         raise ValueError(f"{path}: {len(missing)} seed ids have no translation, e.g. {missing[0]!r}")
@@ -146,17 +145,7 @@ def write_pairs(pairs: list[dict], path: str | Path) -> None:
 
 
 def read_pairs(path: str | Path) -> list[dict]:
-    rows = []
-    for row, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines()):
-        if line.strip():
-            record = json.loads(line)
-            missing = [
-                k for k in ("prompt", "chosen", "rejected", "anchor_prompt", "anchor_completion") if k not in record
-            ]
-            if missing:
-                raise ValueError(f"{path}: row {row}: field(s) {missing} missing")
-            rows.append(record)
-    return rows
+    return read_records(path, ("prompt", "chosen", "rejected", "anchor_prompt", "anchor_completion"))
 
 
 def report_rows(report: dict[str, LangReport]) -> list[tuple[str, ...]]:

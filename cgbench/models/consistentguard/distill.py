@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cgbench.models.consistentguard.records import read_records
 from cgbench.models.consistentguard.seed import SeedItem
 from cgbench.models.guards.base import Label
 from cgbench.models.guards.consistentguard import (
@@ -146,13 +147,4 @@ async def distill(
 
 def read_distilled(path: str | Path) -> list[dict]:
     """Rows of a distillation JSONL: ``prompt``, ``completion``, ``label`` and the seed fields."""
-    rows = []
-    for row, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines()):
-        if not line.strip():
-            continue
-        record = json.loads(line)
-        for key in ("prompt", "completion", "label"):
-            if key not in record:
-                raise ValueError(f"{path}: row {row}: field {key!r} is missing")
-        rows.append(record)
-    return rows
+    return read_records(path, ("prompt", "completion", "label"))
