@@ -85,6 +85,10 @@ def test_existing_run_needs_resume_and_the_same_settings(tmp_path, monkeypatch):
     options.resume, options.model = True, "other-model"
     with pytest.raises(RunError, match="started with model='m'"):
         run(options, show_tables=False)
+    run_json = tmp_path / "instruct" / "r1" / "run.json"
+    run_json.write_text(run_json.read_text()[:20])
+    with pytest.raises(RunError, match=r"r1/run.json: invalid JSON"):
+        run(options, show_tables=False)
 
 
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):

@@ -93,7 +93,10 @@ def _check_same_run(run_dir: Path, info: RunInfo) -> None:
     path = run_dir / "run.json"
     if not path.is_file():
         return
-    previous = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path}: invalid JSON ({exc.msg}); fix or remove it, or choose another --run-id") from exc
     for name in SAME_RUN_FIELDS:
         if previous.get(name) != info.get(name):
             raise RunError(
