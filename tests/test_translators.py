@@ -197,3 +197,15 @@ def test_registry_names_the_choices():
         get_translator("opena:gpt-4o")
     with pytest.raises(TranslationError, match=r"base_url do not apply"):
         get_translator("hf:some/model", base_url="http://127.0.0.1:1")
+
+
+def test_cache_entry_written_after_a_torn_line_survives(tmp_path):
+    path = tmp_path / "cache.jsonl"
+    cache = TranslationCache(path)
+    cache.put_many("hf:m", "ne", [("one", "एक")])
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write('{"key": "cut sho')  # a crash mid-write
+    resumed = TranslationCache(path)
+    resumed.put_many("hf:m", "ne", [("two", "दुई")])
+    reread = TranslationCache(path)
+    assert reread.get("hf:m", "ne", "one") == "एक" and reread.get("hf:m", "ne", "two") == "दुई"

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from cgbench.benchmarks.jsonl import complete_lines
+
 
 class TranslationError(RuntimeError):
     """A translator cannot run at all (missing package, offline, unknown model or language)."""
@@ -37,13 +39,12 @@ class TranslationCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.entries: dict[str, str] = {}
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut short by a crash: its text is translated again
-                self.entries[record["key"]] = record["text"]
+        for line in complete_lines(path):  # a line cut short by a crash is dropped: its text is translated again
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # an unreadable entry is a cache miss
+            self.entries[record["key"]] = record["text"]
 
     def get(self, spec: str, target: str, text: str) -> str | None:
         return self.entries.get(item_key(spec, target, text))

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from cgbench.benchmarks.jsonl import complete_lines
 from cgbench.harness.schema import Prediction
 from cgbench.harness.scoring import ScoringError, check_prediction
 
@@ -24,23 +25,14 @@ def key_of(prediction: Prediction) -> Key:
 
 def read_done(path: Path) -> dict[Key, Prediction]:
     """The predictions already in ``path``, by (benchmark, lang, idx); a torn last line is cut off the file."""
-    if not path.is_file():
-        return {}
-    data = path.read_bytes()
-    complete = data.split(b"\n")[:-1]  # what follows the last newline is a torn write, if anything
     done: dict[Key, Prediction] = {}
-    good_bytes = 0
-    for number, line in enumerate(complete, start=1):
+    for number, line in enumerate(complete_lines(path), start=1):
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ScoringError(f"{path}: line {number}: invalid JSON ({exc.msg}); not a torn last line") from exc
         prediction = check_prediction(record, f"{path}: line {number}")
         done[key_of(prediction)] = prediction
-        good_bytes += len(line) + 1
-    if good_bytes != len(data):
-        with path.open("r+b") as handle:
-            handle.truncate(good_bytes)
     return done
 
 

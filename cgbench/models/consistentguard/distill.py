@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cgbench.benchmarks.jsonl import complete_lines
 from cgbench.models.consistentguard.records import read_records
 from cgbench.models.consistentguard.seed import SeedItem
 from cgbench.models.guards.base import Label
@@ -67,15 +68,8 @@ def completion_from_teacher(answer: str) -> str | None:
 
 def read_done(path: Path) -> set[str]:
     """Ids already written to ``path``; a partly written last line is cut off the file, so appends start clean."""
-    if not path.exists():
-        return set()
-    data = path.read_bytes()
-    complete, _, torn = data.rpartition(b"\n")
-    if torn:
-        with path.open("r+b") as handle:
-            handle.truncate(len(data) - len(torn))
     done = set()
-    for line in complete.splitlines():
+    for line in complete_lines(path):
         try:
             done.add(json.loads(line)["id"])
         except (json.JSONDecodeError, KeyError):
