@@ -174,7 +174,12 @@ def run(
     sets: Annotated[Optional[list[str]], typer.Option("--sets", help="Benchmarks (repeat; default all).")] = None,
     langs: Annotated[Optional[list[str]], typer.Option("--langs", help="Languages (repeat; default all).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N items of each split.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue a run (--run-id, else the latest).")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a run (--run-id, else the one started last).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="--resume a run whose run.json is missing or records no scope.")
+    ] = False,
     run_id: Annotated[Optional[str], typer.Option(help="Run folder name (default: a UTC timestamp).")] = None,
     results_dir: Annotated[Path, typer.Option(help="Where run folders are written.")] = Path("results"),
     batch_size: Annotated[Optional[int], typer.Option(help="Items per backend call.")] = None,
@@ -207,6 +212,7 @@ def run(
         langs=langs,
         limit=limit,
         resume=resume,
+        force=force,
         run_id=run_id,
         results_dir=results_dir,
         batch_size=batch_size,

@@ -10,7 +10,6 @@ durably. At the end the file is rewritten in item order, scored into
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,21 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from cgbench.benchmarks import BENCHMARKS, Item, available_languages, get_benchmark, load_split, sources
-from cgbench.harness import store
+from cgbench.harness import rundir, store
+from cgbench.harness.rundir import RunError
 from cgbench.harness.runinfo import data_checksums, git_commit, versions
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
-from cgbench.harness.scoring import write_json, write_metrics
+from cgbench.harness.scoring import predictions_file, write_json, write_metrics
+from cgbench.models.backends.base import mask_url
 from cgbench.models.guards.base import GuardFormat, Verdict
 from cgbench.models.guards.registry import GuardSpec, get_guard
 
 DEFAULT_GUARD = "e5-probe"
 DEFAULT_BATCH = {"cpu": 64, "hf": 8, "vllm": 256, "openai": 64}
 OUTPUT_SEPARATOR = "\n---\n"  # between the outputs of a guard that asks several prompts per item
-SAME_RUN_FIELDS = ("guard", "model", "backend", "prompt_format")
-
-
-class RunError(ValueError):
-    """A run that cannot start: bad options, a missing model, a folder that holds another run."""
+SAME_RUN_FIELDS = ("guard", "model", "backend", "prompt_format")  # besides the scope (_scope)
 
 
 @dataclass
@@ -46,6 +43,7 @@ class RunOptions:
     langs: list[str] | None = None
     limit: int | None = None
     resume: bool = False
+    force: bool = False  # continue a run whose run.json is missing or records no scope
     run_id: str | None = None
     results_dir: Path = Path("results")
     batch_size: int | None = None
@@ -73,36 +71,79 @@ def _default_backend(spec: GuardSpec, options: RunOptions) -> str:
     return "vllm" if find_spec("vllm") is not None else "hf"
 
 
+def check_options(options: RunOptions) -> None:
+    """Refuse bad arguments before any data is read or model loaded."""
+    if options.limit is not None and options.limit < 1:
+        raise RunError(f"--limit must be at least 1, got {options.limit}")
+    if options.batch_size is not None and options.batch_size < 1:
+        raise RunError(f"--batch-size must be at least 1, got {options.batch_size}")
+    if options.run_id is not None:
+        rundir.check_run_id(options.run_id)
+
+
 def _run_dir(options: RunOptions, guard: str) -> Path:
     root = Path(options.results_dir) / guard
     if options.run_id:
         run_dir = root / options.run_id
     elif options.resume:
-        started = sorted(p.parent for p in root.glob("*/predictions.jsonl"))
-        if not started:
+        run_dir = rundir.newest_run(root)
+        if run_dir is None:
             raise RunError(f"--resume: no run of {guard} under {root} to resume; pass --run-id")
-        run_dir = started[-1]
     else:
         run_dir = root / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    if (run_dir / "predictions.jsonl").exists() and not options.resume:
+    if predictions_file(run_dir) is not None and not options.resume:
         raise RunError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --run-id")
     return run_dir
 
 
-def _check_same_run(run_dir: Path, info: RunInfo) -> None:
-    path = run_dir / "run.json"
-    if not path.is_file():
-        return
-    try:
-        previous = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{path}: invalid JSON ({exc.msg}); fix or remove it, or choose another --run-id") from exc
-    for name in SAME_RUN_FIELDS:
-        if previous.get(name) != info.get(name):
+def _scope(options: RunOptions, spec: GuardSpec, items: list[Item], batch_size: int) -> dict[str, Any]:
+    """What a resume must share with the run it continues, as ``run.json`` records it."""
+    return {
+        "sets": sorted({item.benchmark for item in items}),
+        "langs": sorted({item.lang for item in items}),
+        "limit": options.limit,
+        "format_options": dict(spec.format_options),
+        "batch_size": batch_size,
+        "backend_options": {key: options.backend_options[key] for key in sorted(options.backend_options)},
+        "base_url": mask_url(options.base_url) if options.base_url else None,
+    }
+
+
+def _read_previous(run_dir: Path, current: dict[str, Any], force: bool) -> tuple[dict[str, Any], dict]:
+    """The run.json and predictions a resume continues (a .gz is expanded to the appendable file)."""
+    source = predictions_file(run_dir)
+    if source is None:
+        return {}, {}
+    previous = rundir.read_run_json(run_dir)
+    rundir.check_same_run(run_dir, previous, current, force)
+    path = run_dir / "predictions.jsonl"
+    if source != path:
+        store.expand(source, path)
+    return previous or {}, store.read_done(path)
+
+
+def _check_labels(done: dict, items: list[Item], run_dir: Path) -> None:
+    """Predictions already present must be of selected items, with the labels the data has now."""
+    labels = {(item.benchmark, item.lang, item.idx): item.label for item in items}
+    for key, prediction in done.items():
+        if key not in labels:
+            raise RunError(f"{run_dir}: {key[0]}/{key[1]} item {key[2]} is predicted but not selected by this run")
+        if prediction["label"] != labels[key]:
             raise RunError(
-                f"{run_dir} was started with {name}={previous.get(name)!r}, not {info.get(name)!r}; "
-                "resume with the same settings or choose another --run-id"
+                f"{run_dir}: {key[0]}/{key[1]} item {key[2]} has label {prediction['label']} in the predictions "
+                f"but {labels[key]} in the data; the data changed since the run started"
             )
+
+
+def _check_complete(predictions: list[Prediction], items: list[Item], run_dir: Path) -> None:
+    expected = {(item.benchmark, item.lang, item.idx) for item in items}
+    found = {store.key_of(p) for p in predictions}
+    if found != expected:
+        missing, extra = sorted(expected - found), sorted(found - expected)
+        raise RunError(
+            f"{run_dir}: the predictions do not match the selected items "
+            f"({len(missing)} missing, first {missing[:3]}; {len(extra)} not selected, first {extra[:3]})"
+        )
 
 
 def _backend_kwargs(name: str, model: str | None, options: RunOptions) -> dict[str, Any]:
@@ -146,7 +187,9 @@ def predict_generative(backend, fmt: GuardFormat, batch: list[Item]) -> list[Pre
     """Build each item's prompts, complete them in one call, parse and combine the outputs per item."""
     prompts = [fmt.build(item.text) for item in batch]
     flat = [p for item_prompts in prompts for p in item_prompts]
-    completions = iter(backend.complete(flat, max_new_tokens=fmt.max_new_tokens, score_tokens=fmt.score_tokens))
+    returned = backend.complete(flat, max_new_tokens=fmt.max_new_tokens, score_tokens=fmt.score_tokens)
+    _check_count(returned, flat, batch, "prompts")
+    completions = iter(returned)
     predictions = []
     for item, item_prompts in zip(batch, prompts):
         done = [next(completions) for _ in item_prompts]
@@ -155,12 +198,21 @@ def predict_generative(backend, fmt: GuardFormat, batch: list[Item]) -> list[Pre
     return predictions
 
 
+def _check_count(outputs, inputs, batch: list[Item], what: str) -> None:
+    if len(outputs) != len(inputs):
+        raise RunError(
+            f"batch {batch[0].benchmark}/{batch[0].lang} items {sorted(item.idx for item in batch)[:5]}...: "
+            f"the backend returned {len(outputs)} outputs for {len(inputs)} {what}"
+        )
+
+
 def predict_probe(backend, batch: list[Item]) -> list[Prediction]:
     """P(unsafe) per item from a probe; the verdict is the score against the probe's threshold."""
     from cgbench.models.backends.cpu import THRESHOLD
     from cgbench.models.guards.base import Label
 
     scores = backend.score([item.text for item in batch], lang=batch[0].lang, benchmark=batch[0].benchmark)
+    _check_count(scores, batch, batch, "items")
     predictions = []
     for item, score in zip(batch, scores):
         label = Label.UNSAFE if score >= THRESHOLD else Label.SAFE
@@ -171,6 +223,7 @@ def predict_probe(backend, batch: list[Item]) -> list[Prediction]:
 def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     """Run (or resume) a guard over the chosen splits; returns the run folder."""
     started = time.perf_counter()
+    check_options(options)
     spec = get_guard(options.guard)
     fmt = spec.guard_format() if spec.kind == "generative" else None
     backend_name = options.backend or _default_backend(spec, options)
@@ -179,15 +232,10 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     model = options.model or spec.hub_id
     if model is None:
         raise RunError(f"guard {spec.name!r} has no default model: pass --model PATH|ID")
+    kwargs = _backend_kwargs(backend_name, model, options)
     items = select_items(options)
-    splits = sorted({(item.benchmark, item.lang) for item in items})
-    extra_files = []
-    if spec.kind == "probe":
-        extra_files = [
-            sources.TOXICCHAT_TRAIN,
-            *(sources.GUARDREASONER_TRAIN[n] for n in ("aegis", "harmbench_prompt")),
-        ]
-    checksums = data_checksums(splits, options.data_dir, extra_files)
+    checksums = data_checksums(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
+    batch_size = options.batch_size or DEFAULT_BATCH[backend_name]
 
     run_dir = _run_dir(options, spec.name)
     info = RunInfo(
@@ -199,42 +247,60 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
         run_id=run_dir.name,
         source="native",
     )
-    _check_same_run(run_dir, info)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "predictions.jsonl"
-    done = store.read_done(path)
-    todo = [item for item in items if (item.benchmark, item.lang, item.idx) not in done]
-    info["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-    write_json(run_dir / "run.json", {**info, "status": "running"})
+    scope = _scope(options, spec, items, batch_size)
+    with rundir.locked(run_dir):
+        previous, done = _read_previous(run_dir, {**{k: info[k] for k in SAME_RUN_FIELDS}, **scope}, options.force)
+        _check_labels(done, items, run_dir)
+        todo = [item for item in items if (item.benchmark, item.lang, item.idx) not in done]
+        session_start = datetime.now(UTC).isoformat(timespec="seconds")
+        info.update(scope, created=previous.get("created") or session_start)
+        sessions = list(previous.get("sessions") or [])
 
-    backend = _build_backend(backend_name, model, options)
-    if hasattr(backend, "load"):
-        backend.load()
-    inference_started = time.perf_counter()
-    _loop(backend, spec, fmt, todo, len(items), options.batch_size or DEFAULT_BATCH[backend_name], path)
-    inference_s = time.perf_counter() - inference_started
+        backend = _build_backend(backend_name, kwargs)
+        if hasattr(backend, "load"):
+            backend.load()
+        write_json(run_dir / "run.json", {**info, "sessions": sessions, "status": "running"})
+        path = run_dir / "predictions.jsonl"
+        inference_started = time.perf_counter()
+        _loop(backend, spec, fmt, todo, len(items), batch_size, path)
+        inference_s = time.perf_counter() - inference_started
 
-    predictions = store.rewrite_sorted(path)
-    metrics = write_metrics(run_dir)
-    settings = backend.describe() if hasattr(backend, "describe") else {}
-    info.update(
-        versions=versions(),
-        git_commit=git_commit(),
-        data_checksums=checksums,
-        wall_time_s=round(time.perf_counter() - started, 2),
-        items_per_s=round(len(todo) / inference_s, 3) if todo and inference_s > 0 else 0.0,
-        n_items=len(predictions),
-    )
-    write_json(run_dir / "run.json", {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done)})
+        predictions = store.rewrite_sorted(path)
+        _check_complete(predictions, items, run_dir)
+        metrics = write_metrics(run_dir)
+        settings = backend.describe() if hasattr(backend, "describe") else {}
+        wall_s = round(time.perf_counter() - started, 2)
+        sessions.append({"started": session_start, "n_run": len(todo), "wall_time_s": wall_s})
+        info.update(
+            versions=versions(),
+            git_commit=git_commit(),
+            data_checksums=checksums,
+            wall_time_s=wall_s,
+            items_per_s=round(len(todo) / inference_s, 3) if todo and inference_s > 0 else 0.0,
+            n_items=len(predictions),
+        )
+        write_json(
+            run_dir / "run.json",
+            {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done), "sessions": sessions},
+        )
     if show_tables:
         _print(metrics)
     return run_dir
 
 
-def _build_backend(name: str, model: str | None, options: RunOptions):
+def _extra(spec: GuardSpec) -> list:
+    """Data files a guard reads besides the splits (the probe's training sets)."""
+    if spec.kind != "probe":
+        return []
+    return [sources.TOXICCHAT_TRAIN, *(sources.GUARDREASONER_TRAIN[n] for n in ("aegis", "harmbench_prompt"))]
+
+
+def _build_backend(name: str, kwargs: dict[str, Any]):
     from cgbench.models.backends import get_backend
 
-    return get_backend(name, **_backend_kwargs(name, model, options))
+    return get_backend(name, **kwargs)
+
+
 
 
 def _loop(backend, spec: GuardSpec, fmt, todo: list[Item], total: int, batch_size: int, path: Path) -> None:

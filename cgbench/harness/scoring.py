@@ -93,15 +93,30 @@ def write_predictions(path: str | Path, predictions: Iterable[Prediction]) -> Pa
     return path
 
 
+Key = tuple[str, str, int]
+
+
+def key_of(prediction: Prediction) -> Key:
+    return prediction["benchmark"], prediction["lang"], prediction["idx"]
+
+
+def by_key(predictions: Iterable[Prediction], where: str = "") -> dict[Key, Prediction]:
+    """Predictions by (benchmark, lang, idx), refusing an item predicted twice: the one rule of ``cgbench score``
+    and ``cgbench run --resume``."""
+    found: dict[Key, Prediction] = {}
+    for p in predictions:
+        key = key_of(p)
+        if key in found:
+            prefix = f"{where}: " if where else ""
+            raise ScoringError(f"{prefix}{p['benchmark']}/{p['lang']} item {p['idx']} is predicted more than once")
+        found[key] = p
+    return found
+
+
 def _group(predictions: Iterable[Prediction]) -> dict[str, dict[str, list[Prediction]]]:
     """benchmark -> lang -> predictions, refusing an item predicted twice."""
     groups: dict[str, dict[str, list[Prediction]]] = defaultdict(lambda: defaultdict(list))
-    seen = set()
-    for p in predictions:
-        key = (p["benchmark"], p["lang"], p["idx"])
-        if key in seen:
-            raise ScoringError(f"{p['benchmark']}/{p['lang']} item {p['idx']} is predicted more than once")
-        seen.add(key)
+    for p in by_key(predictions).values():
         groups[p["benchmark"]][p["lang"]].append(p)
     return groups
 
@@ -170,6 +185,15 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name.replace("/", "--")).strip("-") or "unknown"
 
 
+def _check_run_id(run_id: str, what: str) -> str:
+    from cgbench.harness.rundir import RunError, check_run_id  # rundir reads run folders with this module
+
+    try:
+        return check_run_id(run_id, what)
+    except RunError as exc:
+        raise ScoringError(str(exc)) from exc
+
+
 def score_path(
     path: str | Path,
     results_dir: str | Path = "results",
@@ -179,6 +203,8 @@ def score_path(
     """Score a native run folder in place, or import an lm-eval ``--output_path`` (written with
     ``--log_samples``) into ``results_dir/<guard>/<run-id>/``. Returns the metrics and the run folder."""
     path = Path(path)
+    if run_id is not None:
+        _check_run_id(run_id, "--run-id")
     if not path.exists():
         raise ScoringError(f"{path}: no such file or folder")
     if path.is_file() and path.name in PREDICTION_FILES:
@@ -198,7 +224,9 @@ def score_path(
         raise ScoringError(str(exc)) from exc
     predictions = [check_prediction(p, f"{path}: imported prediction {i}") for i, p in enumerate(predictions)]
     guard = _safe_name(guard or info.get("guard") or info.get("model") or "unknown")
-    run_id = run_id or info.get("run_id") or datetime.now(UTC).strftime("lmeval-%Y%m%d-%H%M%S")
+    run_id = run_id or _check_run_id(
+        info.get("run_id") or datetime.now(UTC).strftime("lmeval-%Y%m%d-%H%M%S"), f"the run id read from {path}"
+    )
     run_dir = Path(results_dir) / guard / run_id
     if predictions_file(run_dir) is not None:
         raise ScoringError(f"{run_dir} already holds a run; choose another --run-id")

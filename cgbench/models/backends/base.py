@@ -52,3 +52,28 @@ class Backend(Protocol):
     ) -> list[Completion]:
         """Greedy completions for a batch of prompts, in order; with ``score_tokens``, also P(unsafe)."""
         ...
+
+
+_SECRET_QUERY = ("key", "token", "secret", "password", "sig", "auth")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its credentials (user:password@, and query values such as ``api_key=``) replaced by ``***``.
+
+    >>> mask_url("https://user:pw@host:8000/v1?api_key=abc&x=1")
+    'https://***@host:8000/v1?api_key=***&x=1'
+    """
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = [
+        (name, "***" if any(word in name.lower() for word in _SECRET_QUERY) else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), parts.fragment))

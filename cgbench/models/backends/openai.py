@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from cgbench.models.backends.base import BackendError, Completion, Prompt
+from cgbench.models.backends.base import BackendError, Completion, Prompt, mask_url
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 TOP_LOGPROBS = 20
@@ -53,7 +53,8 @@ class OpenAIBackend:
         self.backoff = backoff
 
     def __repr__(self) -> str:
-        return f"OpenAIBackend(base_url={self.base_url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
+        shown = mask_url(self.base_url)
+        return f"OpenAIBackend(base_url={shown!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
 
     # -- the Backend protocol -------------------------------------------------------------------
 
@@ -97,7 +98,7 @@ class OpenAIBackend:
                 async with gate:
                     body = {"model": self.model, "messages": list(messages), **sampling}
                     data = await self._post(client, "/chat/completions", body)
-                    return _message_text(data, self._url("/chat/completions"))
+                    return _message_text(data, self._shown("/chat/completions"))
 
             return list(await asyncio.gather(*(one(c) for c in conversations)))
 
@@ -105,6 +106,10 @@ class OpenAIBackend:
 
     def _url(self, path: str) -> str:
         return self.base_url + path
+
+    def _shown(self, path: str) -> str:
+        """The URL as messages show it: credentials masked."""
+        return mask_url(self._url(path))
 
     def _client(self) -> httpx.AsyncClient:
         headers = {"Content-Type": "application/json"}
@@ -134,10 +139,10 @@ class OpenAIBackend:
                 body["logprobs"] = TOP_LOGPROBS
         data = await self._post(client, path, body)
         if prompt.messages is not None:
-            text = _message_text(data, self._url(path))
+            text = _message_text(data, self._shown(path))
             top = _chat_top_logprobs(data)
         else:
-            text = _choice(data, self._url(path)).get("text") or ""
+            text = _choice(data, self._shown(path)).get("text") or ""
             top = _completion_top_logprobs(data)
         score = first_token_score(top, score_tokens) if score_tokens and top else None
         return Completion(text=text, score=score)
@@ -145,7 +150,7 @@ class OpenAIBackend:
     async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return await with_retries(
             lambda: client.post(self._url(path), json=body),
-            what=self._url(path),
+            what=self._shown(path),
             max_retries=self.max_retries,
             backoff=self.backoff,
         )
