@@ -18,6 +18,22 @@ DataDir = Annotated[
     Optional[Path],
     typer.Option("--data-dir", help="Local mirror of the upstream files (else $CGBENCH_DATA_DIR, else download)."),
 ]
+AllowChanged = Annotated[
+    bool,
+    typer.Option(
+        "--allow-changed-data",
+        help="Use data files whose sha256 differs from the pinned one (a deliberately changed mirror).",
+    ),
+]
+
+
+def _allow_changed(allow: bool) -> None:
+    if allow:
+        import os
+
+        from cgbench.benchmarks.sources import ALLOW_CHANGED_ENV
+
+        os.environ[ALLOW_CHANGED_ENV] = "1"
 
 
 def _fail(message: str) -> None:
@@ -69,10 +85,11 @@ def data_show(
 
 
 @data_app.command("validate")
-def data_validate(data_dir: DataDir = None) -> None:
-    """Check counts, label alignment across languages, empty texts and leftover headers."""
+def data_validate(data_dir: DataDir = None, allow_changed_data: AllowChanged = False) -> None:
+    """Check checksums, counts, label alignment across languages, empty texts and leftover headers."""
     from cgbench.benchmarks.validation import validate
 
+    _allow_changed(allow_changed_data)
     report = validate(data_dir=data_dir)
     for note in report.notes:
         typer.echo(f"note: {note}")
@@ -189,6 +206,7 @@ def run(
     tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model replica.")] = 1,
     data_parallel_size: Annotated[int, typer.Option(help="vllm: model replicas.")] = 1,
     data_dir: DataDir = None,
+    allow_changed_data: AllowChanged = False,
 ) -> None:
     """Run a guard over the benchmark splits: streamed, resumable predictions, then metrics and tables."""
     from cgbench.benchmarks import DataError
@@ -197,6 +215,7 @@ def run(
     from cgbench.harness.scoring import ScoringError
     from cgbench.models.backends import BackendError
 
+    _allow_changed(allow_changed_data)
     backend_options: dict = {}
     if device:
         backend_options["device"] = device

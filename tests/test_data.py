@@ -164,7 +164,7 @@ def test_original_row_with_a_missing_field(mirror_copy, mirror, monkeypatch):
     replace_file(mirror_copy, relative, "\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"test cases.csv: size"):
         load_split("simple_safety_tests", "en", mirror_copy)
-    unpinned = dataclasses.replace(sources.SIMPLE_SAFETY_TESTS_ORIGINAL, size=0)
+    unpinned = dataclasses.replace(sources.SIMPLE_SAFETY_TESTS_ORIGINAL, size=0, sha256="")
     monkeypatch.setattr(sources, "SIMPLE_SAFETY_TESTS_ORIGINAL", unpinned)
     with pytest.raises(DataError, match=r"test cases.csv: row 3: field 'prompts_final' is missing or empty"):
         load_split("simple_safety_tests", "en", mirror_copy)

@@ -8,7 +8,9 @@ checked for size and checksum. Nothing is fetched at import time.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,6 +21,8 @@ from cgbench.benchmarks.errors import DataError
 DATA_DIR_ENV = "CGBENCH_DATA_DIR"
 CACHE_DIR_ENV = "CGBENCH_CACHE_DIR"
 HOME_ENV = "CGBENCH_HOME"
+ALLOW_CHANGED_ENV = "CGBENCH_ALLOW_CHANGED_DATA"  # "1": use files whose sha256 differs from the pinned one
+DIGESTS_FILE = "sha256-cache.json"
 
 
 @dataclass(frozen=True)
@@ -181,11 +185,46 @@ def user_dir() -> Path:
 
 
 def sha256_of(path: Path) -> str:
+    """The file's sha256, remembered by (path, size, mtime) in the cache dir so an unchanged file is read once."""
+    stat = path.stat()
+    key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+    digests = _digests()
+    known = digests.get(key)
+    if isinstance(known, dict) and known.get("stamp") == stamp:
+        return known["sha256"]
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    digests[key] = {"stamp": stamp, "sha256": digest.hexdigest()}
+    _save_digests(digests)
     return digest.hexdigest()
+
+
+def _digests() -> dict:
+    try:
+        data = json.loads((cache_dir() / DIGESTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # no cache yet, or a damaged one: digests are computed again
+    return data if isinstance(data, dict) else {}
+
+
+def _save_digests(digests: dict) -> None:
+    path = cache_dir() / DIGESTS_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(digests, sort_keys=True), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        pass  # a read-only cache only costs speed
+
+
+_WARNED: set[Path] = set()
+
+
+def changed_data_allowed() -> bool:
+    return os.environ.get(ALLOW_CHANGED_ENV, "") not in ("", "0")
 
 
 def locate(source: SourceFile, data_dir_: str | os.PathLike | None = None) -> Path:
@@ -201,14 +240,13 @@ def locate(source: SourceFile, data_dir_: str | os.PathLike | None = None) -> Pa
         path = mirror / source.path
         if not path.is_file():
             raise DataError(f"{path}: file missing from the data dir {mirror} (expected the mirror layout)")
-        if source.size and path.stat().st_size != source.size:
-            raise DataError(
-                f"{path}: size {path.stat().st_size} bytes, expected {source.size} (truncated or modified file)"
-            )
+        check_file(source, path)
         return path
     cached = cache_dir() / source.path
     if not cached.is_file():
         download(source, cached)
+    else:
+        check_file(source, cached)
     return cached
 
 
@@ -227,15 +265,26 @@ def download(source: SourceFile, dest: Path) -> None:
             f"with --data-dir DIR or ${DATA_DIR_ENV}=DIR (same layout as the upstream files), "
             f"or run `cgbench data fetch` once on a machine with internet."
         ) from exc
-    check_file(source, partial)
+    check_file(source, partial, allow_changed=False)
     partial.replace(dest)
 
 
-def check_file(source: SourceFile, path: Path) -> None:
-    """Refuse a file whose size or checksum differs from the pinned upstream file."""
-    if source.size and path.stat().st_size != source.size:
-        raise DataError(
-            f"{path}: size {path.stat().st_size} bytes, expected {source.size} (truncated or changed upstream file)"
-        )
-    if source.sha256 and sha256_of(path) != source.sha256:
-        raise DataError(f"{path}: sha256 differs from the pinned upstream file {source.url}")
+def check_file(source: SourceFile, path: Path, *, allow_changed: bool | None = None) -> None:
+    """Refuse a file whose size or sha256 differs from the pinned upstream file.
+
+    With ``$CGBENCH_ALLOW_CHANGED_DATA=1`` (``--allow-changed-data``) a differing file is used with a warning;
+    the run then records that its data was not the pinned data.
+    """
+    size = path.stat().st_size
+    if source.size and size != source.size:
+        problem = f"size {size} bytes, expected {source.size} (truncated or modified file)"
+    elif source.sha256 and (actual := sha256_of(path)) != source.sha256:
+        problem = f"sha256 {actual}, expected {source.sha256} (modified file; pinned: {source.url})"
+    else:
+        return
+    if changed_data_allowed() if allow_changed is None else allow_changed:
+        if path not in _WARNED:
+            _WARNED.add(path)
+            print(f"warning: {path}: {problem}; used anyway (--allow-changed-data)", file=sys.stderr)
+        return
+    raise DataError(f"{path}: {problem}; to use a deliberately changed mirror, pass --allow-changed-data")

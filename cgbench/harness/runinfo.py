@@ -46,11 +46,19 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None
 
 
-def data_checksums(
+def data_record(
     splits: list[tuple[str, str]], data_dir: str | os.PathLike | None = None, extra: list | None = None
-) -> dict[str, str]:
-    """sha256 of every data file the splits are read from (release files and the English originals)."""
+) -> dict[str, object]:
+    """What ``run.json`` records about the data: every file's sha256, and whether all of them are the pinned files
+    (``data_pinned``; the ones that are not, with their pinned sha256, under ``data_changed``)."""
+    files = _files(splits, data_dir, extra)
+    checksums = {f.path: sources.sha256_of(sources.locate(f, data_dir)) for f in files}
+    changed = {f.path: f.sha256 for f in files if f.sha256 and checksums[f.path] != f.sha256}
+    return {"data_checksums": checksums, "data_pinned": not changed, "data_changed": changed}
+
+
+def _files(splits: list[tuple[str, str]], data_dir: str | os.PathLike | None, extra: list | None) -> list:
     files = {release_source(b, lang, data_dir) for b, lang in splits}
     files |= {ORIGINALS[b] for b, _ in splits if b in ORIGINALS}
     files |= set(extra or [])
-    return {f.path: sources.sha256_of(sources.locate(f, data_dir)) for f in sorted(files, key=lambda f: f.path)}
+    return sorted(files, key=lambda f: f.path)

@@ -21,7 +21,7 @@ from typing import Any
 from cgbench.benchmarks import BENCHMARKS, Item, available_languages, get_benchmark, load_split, sources
 from cgbench.harness import rundir, store
 from cgbench.harness.rundir import RunError
-from cgbench.harness.runinfo import data_checksums, git_commit, versions
+from cgbench.harness.runinfo import data_record, git_commit, versions
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
 from cgbench.harness.scoring import predictions_file, write_json, write_metrics
 from cgbench.models.backends.base import mask_url
@@ -234,7 +234,7 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
         raise RunError(f"guard {spec.name!r} has no default model: pass --model PATH|ID")
     kwargs = _backend_kwargs(backend_name, model, options)
     items = select_items(options)
-    checksums = data_checksums(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
+    data = data_record(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
     batch_size = options.batch_size or DEFAULT_BATCH[backend_name]
 
     run_dir = _run_dir(options, spec.name)
@@ -274,7 +274,7 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
         info.update(
             versions=versions(),
             git_commit=git_commit(),
-            data_checksums=checksums,
+            **data,
             wall_time_s=wall_s,
             items_per_s=round(len(todo) / inference_s, 3) if todo and inference_s > 0 else 0.0,
             n_items=len(predictions),

@@ -76,6 +76,8 @@ class RunInfo(TypedDict, total=False):
     versions: dict[str, str]
     git_commit: str | None
     data_checksums: dict[str, str]
+    data_pinned: bool  # False: some data file differs from its pinned sha256 (run with --allow-changed-data)
+    data_changed: dict[str, str]  # those files, with their pinned sha256
     wall_time_s: float
     items_per_s: float
     n_items: int
@@ -84,3 +86,12 @@ class RunInfo(TypedDict, total=False):
     n_run_now: int  # items predicted by the last (possibly resumed) session; wall time and items/s cover it
     resumed: bool
     status: str  # "running" while predictions are still being written; absent once the run is complete
+    # the scope, which a resume must share (absent in runs written before it was recorded)
+    sets: list[str]
+    langs: list[str]
+    limit: int | None
+    format_options: dict[str, str]
+    batch_size: int
+    backend_options: dict[str, object]
+    base_url: str | None  # credentials masked
+    sessions: list[dict[str, object]]  # each session of the run: started, n_run, wall_time_s
