@@ -80,8 +80,9 @@ def test_unparsed_verdicts_agree_with_nothing():
     assert c["agreement_vs_en"] == {"fr": pytest.approx(2 / 3), "ja": pytest.approx(2 / 3)}
     # po = 2/3, pe = 2/3 * 1/3 + 1/3 * 1/3 = 1/3 (the unparsed rating matches no category)
     assert c["kappa_vs_en"]["fr"] == pytest.approx(0.5)
-    # per item agreement 0, 1, 1 -> 2/3; unsafe share 4/9, safe 3/9 -> chance 25/81
-    assert c["fleiss_kappa"] == pytest.approx(29 / 56)
+    # per item agreement 0, 1, 1 -> 2/3; unsafe share 4/9, safe 3/9, two one-rating categories of 1/9 each
+    # -> chance 16/81 + 9/81 + 2/81 = 1/3
+    assert c["fleiss_kappa"] == pytest.approx(0.5)
     assert c["loophole_rate"] == {"fr": 0.0, "ja": 0.0}  # a parse failure is not a pass
     assert c["f1_by_lang"]["fr"] == pytest.approx(2 / 3)  # but it is a miss for F1
     both_unparsed = benchmark_consistency(_predictions({"en": [None, 0], "fr": [None, 0]}, [1, 0]))

@@ -8,7 +8,7 @@ import sys
 import types
 
 import pytest
-from sklearn.metrics import f1_score
+from sklearn.metrics import average_precision_score, f1_score
 from typer.testing import CliRunner
 
 from cgbench.benchmarks import load_split
@@ -73,7 +73,11 @@ def test_scores_real_splits():
     assert metrics["splits"]["openai_moderation/en"]["f1"] == 1.0
     assert metrics["splits"]["openai_moderation/zh"]["parse_fail"] == pytest.approx(12 / 120)
     assert metrics["splits"]["openai_moderation/en"]["auprc"] == 1.0
-    assert metrics["splits"]["openai_moderation/zh"]["auprc"] is None  # a score is missing
+    zh = [p for p in predictions if (p["benchmark"], p["lang"]) == ("openai_moderation", "zh")]
+    worst = [{1: -1.0, 0: 2.0}[p["label"]] if p["pred"] is None else p["score"] for p in zh]  # unparsed: worst
+    assert metrics["splits"]["openai_moderation/zh"]["auprc"] == pytest.approx(
+        average_precision_score([p["label"] for p in zh], worst)
+    )
     c = metrics["consistency"]["openai_moderation"]
     assert c["n_items"] == 120 and c["languages"] == list(sorted(LANGS))
     assert c["agreement_vs_en"] == {"fr": pytest.approx(90 / 120), "zh": pytest.approx(108 / 120)}

@@ -63,14 +63,16 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def fleiss_kappa(verdicts: np.ndarray) -> float | None:
-    """Fleiss' kappa with the columns as raters and safe/unsafe as categories; an unparsed rating
-    (-1) counts toward no category. None when chance agreement is 1 (every rating the same)."""
+    """Fleiss' kappa with the columns as raters and safe/unsafe as categories; each unparsed rating (-1)
+    is a category of its own, holding that one rating. None when chance agreement is 1 (every rating the same)."""
     n_items, n_raters = verdicts.shape
     if n_items == 0 or n_raters < 2:
         return None
     counts = np.stack([(verdicts == c).sum(axis=1) for c in (0, 1)], axis=1)  # items x categories
+    # a one-rating category adds nothing to observed agreement and (1 / all ratings)^2 to chance agreement
     observed = ((counts * (counts - 1)).sum(axis=1) / (n_raters * (n_raters - 1))).mean()
-    chance = ((counts.sum(axis=0) / (n_items * n_raters)) ** 2).sum()
+    total = n_items * n_raters
+    chance = ((counts.sum(axis=0) / total) ** 2).sum() + int((verdicts < 0).sum()) / total**2
     if chance >= 1:
         return None
     return float((observed - chance) / (1 - chance))

@@ -164,6 +164,11 @@ def _check_metrics(metrics: dict[str, Any]) -> None:
         raise MalformedRun("metrics.json: consistency must be an object keyed by benchmark")
     for benchmark, block in consistency.items():
         _check_fields(block, CONSISTENCY_FIELDS, f"consistency[{benchmark!r}]")
+        if "f1_by_lang" in block:
+            by_lang = block["f1_by_lang"]
+            if not isinstance(by_lang, dict):
+                raise MalformedRun(f"metrics.json: consistency[{benchmark!r}].f1_by_lang must be an object")
+            _check_fields(by_lang, dict.fromkeys(by_lang, "rate"), f"consistency[{benchmark!r}].f1_by_lang")
 
 
 def _check_fields(block: Any, fields: dict[str, str], where: str) -> None:

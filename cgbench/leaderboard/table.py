@@ -130,7 +130,7 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
     set_avg = {benchmark: fmean(by_set[benchmark]) for benchmark in benchmarks if benchmark in by_set}
     consistency = run.metrics.get("consistency", {})
     blocks = {benchmark: consistency[benchmark] for benchmark in benchmarks if benchmark in consistency}
-    worst = [f1[(b, block["worst_lang"])] for b, block in blocks.items() if (b, block["worst_lang"]) in f1]
+    worst = [value for b, block in blocks.items() if (value := _worst_f1(b, block, f1)) is not None]
     items = sum(split["n"] for split in splits.values())
     failed = sum(split["n"] * split["parse_fail"] for split in splits.values())
     return Row(
@@ -147,6 +147,15 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
         f1_gap=_mean([block["f1_gap"] for block in blocks.values()]),
         parse_fail=failed / items if items else 0.0,
     )
+
+
+def _worst_f1(benchmark: str, block: dict, f1: dict[Split, float]) -> float | None:
+    """F1 of the set's worst language on the items its consistency block covers (those present in every
+    language, where the worst language was chosen); the whole split's F1 only for blocks without ``f1_by_lang``."""
+    by_lang = block.get("f1_by_lang")
+    if isinstance(by_lang, dict) and block["worst_lang"] in by_lang:
+        return by_lang[block["worst_lang"]]
+    return f1.get((benchmark, block["worst_lang"]))
 
 
 def _mean(values: list[float]) -> float | None:
