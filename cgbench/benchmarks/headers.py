@@ -24,6 +24,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
         "人間の使い手",
         "人間使い",
         "ヒューマン・サー",
+        "ユーザー: 人間",  # "Human user" split in two (OpenAI Moderation 846); a lone "人間:" may be the prompt's
         "ユーザー",
         "使用者",
     ),
