@@ -3,10 +3,11 @@ reported numbers. It opens from disk; the plots are referenced relative to the p
 
 from __future__ import annotations
 
-from html import escape
 from importlib import resources
 from string import Template
 
+from cgbench.leaderboard.escaping import html_text as escape
+from cgbench.leaderboard.escaping import html_url
 from cgbench.leaderboard.reported import Reported
 from cgbench.leaderboard.table import Table, column_groups, metric_columns, params_label, short_name
 from cgbench.leaderboard.text import column_notes, pct, reported_value
@@ -55,7 +56,7 @@ def _measured(table: Table) -> str:
 
 def _th(label: str, kind: str, first: str, key: str = "", numeric: bool = True) -> str:
     css = ' class="num"' if numeric else ""
-    ident = f' id="col-{key}"' if key else ""
+    ident = f' id="col-{escape(key)}"' if key else ""
     return f'<th{ident}{css} data-type="{kind}" data-first="{first}" scope="col">{escape(label)}</th>'
 
 
@@ -67,8 +68,8 @@ def _plots(plots: list[str]) -> str:
     if not plots:
         return "<p>No plots: there is no run to plot yet.</p>"
     figures = [
-        f'<figure><img src="plots/{name}.svg" alt="{escape(name)}">'
-        f'<figcaption>{escape(name)} (<a href="plots/{name}.png">PNG</a>)</figcaption></figure>'
+        f'<figure><img src="{html_url(f"plots/{name}.svg")}" alt="{escape(name)}">'
+        f'<figcaption>{escape(name)} (<a href="{html_url(f"plots/{name}.png")}">PNG</a>)</figcaption></figure>'
         for name in plots
     ]
     return '<div class="plots">\n' + "\n".join(figures) + "\n</div>"

@@ -7,6 +7,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import TYPE_CHECKING
 
+from cgbench.leaderboard.escaping import file_slug, plot_text
 from cgbench.leaderboard.table import Table, benchmark_title, recall_based
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def write_plots(table: Table, out_dir: Path) -> list[str]:
 
     if not table.rows:
         return []
-    figures = {f"f1_by_language_{b}": _bars_by_language(table, b) for b in table.benchmarks}
+    figures = {f"f1_by_language_{file_slug(b)}": _bars_by_language(table, b) for b in table.benchmarks}
     figures["heatmap_guard_language"] = _heatmap(table)
     figures["consistency_vs_f1"] = _consistency_vs_f1(table)
     figures["f1_gap"] = _f1_gap(table)
@@ -70,11 +71,11 @@ def _bars_by_language(table: Table, benchmark: str):
         for i, row in enumerate(table.rows):
             xs = [x + (i - (len(table.rows) - 1) / 2) * width for x in range(len(languages))]
             ys = [100 * row.f1.get((benchmark, lang), float("nan")) for lang in languages]
-            ax.bar(xs, ys, width=width, label=row.guard, color=_color(i))
-        ax.set_xticks(range(len(languages)), languages)
+            ax.bar(xs, ys, width=width, label=plot_text(row.guard), color=_color(i))
+        ax.set_xticks(range(len(languages)), [plot_text(lang) for lang in languages])
         ax.set_ylim(0, 100)
         ax.set_ylabel("F1 (%), recall-based" if recall_based(benchmark) else "F1 (%)")
-        ax.set_title(f"{benchmark_title(benchmark)}: F1 by language")
+        ax.set_title(f"{plot_text(benchmark_title(benchmark))}: F1 by language")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         return figure
 
@@ -93,8 +94,8 @@ def _heatmap(table: Table):
             for x, value in enumerate(values):
                 if value == value:  # NaN: the run has no split in this language
                     ax.text(x, y, f"{value:.1f}", ha="center", va="center", color="white" if value < 60 else "black")
-        ax.set_xticks(range(len(languages)), languages)
-        ax.set_yticks(range(len(table.rows)), [row.guard for row in table.rows])
+        ax.set_xticks(range(len(languages)), [plot_text(lang) for lang in languages])
+        ax.set_yticks(range(len(table.rows)), [plot_text(row.guard) for row in table.rows])
         ax.set_title("F1 (%) by guard and language, mean over sets")
         figure.colorbar(image, ax=ax, label="F1 (%)")
         return figure
@@ -110,7 +111,8 @@ def _consistency_vs_f1(table: Table):
             if row.all_agree is None:
                 continue
             ax.scatter([100 * row.overall], [100 * row.all_agree], color=_color(i), s=40, zorder=3)
-            ax.annotate(row.guard, (100 * row.overall, 100 * row.all_agree), xytext=(5, 4), textcoords="offset points")
+            point = (100 * row.overall, 100 * row.all_agree)
+            ax.annotate(plot_text(row.guard), point, xytext=(5, 4), textcoords="offset points")
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
         ax.set_xlabel("average F1 (%)")
@@ -129,7 +131,7 @@ def _f1_gap(table: Table):
         ax = figure.add_subplot()
         ys = range(len(rows))
         ax.barh(ys, [100 * row.f1_gap for row in rows], color=[_color(table.rows.index(row)) for row in rows])
-        ax.set_yticks(ys, [row.guard for row in rows])
+        ax.set_yticks(ys, [plot_text(row.guard) for row in rows])
         ax.invert_yaxis()
         ax.set_xlabel("F1 gap, best minus worst language (points, mean over sets)")
         ax.set_title("Cross-lingual F1 gap (lower is more consistent)")

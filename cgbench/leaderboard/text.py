@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import quote
 
+from cgbench.leaderboard.escaping import md, md_code, tex
 from cgbench.leaderboard.reported import Reported
 from cgbench.leaderboard.table import (
     SHORT_NAMES,
@@ -62,10 +64,10 @@ def readme(table: Table, reported: Reported, plots: list[str]) -> str:
     else:
         lines += ["No valid run under `results/` yet: add a `results/<guard>/<run-id>/` folder and run again.", ""]
     if plots:
-        lines += ["### Plots", ""] + [f"![{name}](plots/{name}.png)" for name in plots] + [""]
-    lines += ["## Reported, not reproduced", "", f"> {reported.about}", ""]
+        lines += ["### Plots", ""] + [f"![{md(name)}](plots/{quote(name)}.png)" for name in plots] + [""]
+    lines += ["## Reported, not reproduced", "", f"> {md(reported.about)}", ""]
     lines += _markdown_reported(reported) + [""]
-    lines += [f"- [{s.key}] {s.citation} <{s.url}>" for s in reported.sources]
+    lines += [f"- [{md(s.key)}] {md(s.citation)} <{_autolink(s.url)}>" for s in reported.sources]
     return "\n".join(lines) + "\n"
 
 
@@ -104,7 +106,7 @@ def leaderboard_tex(table: Table) -> str:
         "\\toprule",
         " & & & " + " & ".join(_tex_group(group, n) for group, n in groups) + " \\\\",
         " ".join(f"\\cmidrule(lr){{{a}-{b}}}" for a, b in _group_spans(groups, first=4)),
-        "\\# & Guard & Size & " + " & ".join(_tex(c.sublabel) for c in columns) + " \\\\",
+        "\\# & Guard & Size & " + " & ".join(tex(c.sublabel) for c in columns) + " \\\\",
         "\\midrule",
     ]
     best = {c.key: _best(table, c) for c in columns}
@@ -115,11 +117,11 @@ def leaderboard_tex(table: Table) -> str:
             cell = pct(value, missing="--")
             cells.append(f"\\textbf{{{cell}}}" if value is not None and value == best[c.key] else cell)
         size = params_label(row.params_b, missing="--")
-        lines.append(f"{row.rank} & {_tex(row.guard)} & {size} & " + " & ".join(cells) + " \\\\")
+        lines.append(f"{row.rank} & {tex(row.guard)} & {size} & " + " & ".join(cells) + " \\\\")
     lines += [
         "\\bottomrule",
         "\\end{tabular}}",
-        "\\caption{" + _tex(" ".join(column_notes(table))) + "}",
+        "\\caption{" + tex(" ".join(column_notes(table))) + "}",
         "\\label{tab:cgbench-leaderboard}",
         "\\end{table*}",
     ]
@@ -140,7 +142,7 @@ def _markdown_ranked(table: Table) -> list[str]:
 
 def _markdown_runs(table: Table) -> list[str]:
     lines = [_md_row(["guard", "model", "run"]), _md_row(["---", "---", "---"])]
-    lines += [_md_row([row.guard, row.model, f"`{row.run_id}`"]) for row in table.rows]
+    lines += [_md_cells([md(row.guard), md(row.model), md_code(row.run_id)]) for row in table.rows]
     return lines
 
 
@@ -150,7 +152,8 @@ def _markdown_reported(reported: Reported) -> list[str]:
     lines = [_md_row(header), _md_row(["---", "--:", *("--:" for _ in columns), "---"])]
     for guard in reported.guards:
         values = [reported_value(guard.f1.get(split), "–") for split in columns]
-        lines.append(_md_row([guard.guard, params_label(guard.params_b), *values, f"[{guard.source.key}]"]))
+        cells = [md(guard.guard), params_label(guard.params_b), *values, f"[{md(guard.source.key)}]"]
+        lines.append(_md_cells(cells))
     return lines
 
 
@@ -160,7 +163,17 @@ def reported_value(value: float | None, missing: str) -> str:
 
 
 def _md_row(cells: list[str]) -> str:
+    """A Markdown table row of plain strings (each escaped)."""
+    return _md_cells([md(cell) for cell in cells])
+
+
+def _md_cells(cells: list[str]) -> str:
+    """A Markdown table row of cells already escaped (or built as Markdown on purpose)."""
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _autolink(url: str) -> str:
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
 
 
 def _csv(rows: list[list[str]]) -> str:
@@ -170,7 +183,7 @@ def _csv(rows: list[list[str]]) -> str:
 
 
 def _tex_group(group: str, n: int) -> str:
-    return f"\\multicolumn{{{n}}}{{c}}{{{_tex(group)}}}" if group else " & ".join([""] * n)
+    return f"\\multicolumn{{{n}}}{{c}}{{{tex(group)}}}" if group else " & ".join([""] * n)
 
 
 def _group_spans(groups: list[tuple[str, int]], first: int) -> list[tuple[int, int]]:
@@ -189,21 +202,3 @@ def _best(table: Table, column: Column) -> float | None:
     return max(values) if column.higher_is_better else min(values)
 
 
-_TEX_ESCAPES = {
-    "\\": "\\textbackslash{}",
-    "&": "\\&",
-    "%": "\\%",
-    "$": "\\$",
-    "#": "\\#",
-    "_": "\\_",
-    "{": "\\{",
-    "}": "\\}",
-    "~": "\\textasciitilde{}",
-    "^": "\\textasciicircum{}",
-    "†": "$^\\dagger$",
-    "–": "--",
-}
-
-
-def _tex(text: str) -> str:
-    return "".join(_TEX_ESCAPES.get(char, char) for char in text)
