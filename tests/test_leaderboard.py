@@ -223,12 +223,12 @@ def test_a_new_run_folder_is_ranked_in_table_plots_and_page(results_copy, tmp_pa
 
 
 def test_a_run_scored_by_the_harness_is_accepted(tmp_path):
-    """The scorer's real metrics.json (not a hand-written one) goes straight onto the board."""
+    """The scorer's real metrics.json (not a hand-written one) of a full run goes straight onto the board."""
     from cgbench.harness.scoring import write_metrics, write_predictions
 
     run_dir = tmp_path / "results" / "scored-guard" / "r1"
     predictions = []
-    for benchmark, n in (("openai_moderation", 12), ("simple_safety_tests", 6)):
+    for benchmark, n in (("openai_moderation", 1680), ("simple_safety_tests", 100)):
         for lang in ("en", "fr", "ja"):
             for idx in range(n):
                 label = 1 if benchmark == "simple_safety_tests" else idx % 2
@@ -246,7 +246,7 @@ def test_a_run_scored_by_the_harness_is_accepted(tmp_path):
     assert result.skipped == []
     (row,) = result.table.rows
     assert row.f1[("openai_moderation", "ja")] == metrics["splits"]["openai_moderation/ja"]["f1"]
-    assert row.parse_fail == pytest.approx(2 / 54)  # item 3 in Japanese, in both sets
+    assert row.parse_fail == pytest.approx(2 / 5340)  # item 3 in Japanese, in both sets
     assert row.all_agree == pytest.approx(fmean(b["all_agree"] for b in metrics["consistency"].values()))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cgbench.harness.schema import Prediction, RunInfo
-from cgbench.models.guards import GuardFormat, get_format
+from cgbench.models.guards import GUARDS, GuardFormat, get_format
 from cgbench.models.guards.base import Verdict
 
 DOC_FIELDS = ("benchmark", "lang", "idx", "label", "prompt_format", "format_options")
@@ -136,7 +136,7 @@ def run_info(results: dict[str, Any], results_file: Path, predictions: list[Pred
     versions = {"cgbench": cgbench.__version__, "lm_eval": results.get("lm_eval_version")}
     versions["transformers"] = results.get("transformers_version")
     return RunInfo(
-        guard=str(metadata.get("guard") or str(model).rstrip("/").split("/")[-1]),
+        guard=str(metadata.get("guard") or guard_name(str(model))),
         model=str(model),
         model_params=None,
         backend=f"lm-eval:{config.get('model', 'unknown')}",
@@ -148,8 +148,32 @@ def run_info(results: dict[str, Any], results_file: Path, predictions: list[Pred
         items_per_s=len(predictions) / wall if wall > 0 else 0.0,
         n_items=len(predictions),
         source="lm-eval",
+        limit=config.get("limit"),
+        n_samples=_n_samples(results, len(predictions)),
         **_created(results.get("date")),
     )
+
+
+def guard_name(model: str) -> str:
+    """The registry's name of the guard whose hub id is ``model`` (or ends a local path with the same name);
+    otherwise the model's last path component."""
+    tail = model.rstrip("/").split("/")[-1]
+    for spec in GUARDS.values():
+        if spec.hub_id is None or spec.kind != "generative":
+            continue
+        if model.lower() == spec.hub_id.lower() or tail.lower() == spec.hub_id.split("/")[-1].lower():
+            return spec.name
+    return tail
+
+
+def _n_samples(results: dict[str, Any], n_predictions: int) -> int:
+    """Samples lm-eval evaluated (its ``n-samples``, ``effective`` after ``--limit``), else the predictions read."""
+    counts = results.get("n-samples")
+    if isinstance(counts, dict) and counts:
+        effective = [c.get("effective") for c in counts.values() if isinstance(c, dict)]
+        if effective and all(isinstance(n, int) for n in effective):
+            return sum(effective)
+    return n_predictions
 
 
 def _created(date: Any) -> dict[str, str]:

@@ -89,7 +89,8 @@ class RunInfo(TypedDict, total=False):
     # the scope, which a resume must share (absent in runs written before it was recorded)
     sets: list[str]
     langs: list[str]
-    limit: int | None
+    limit: int | float | None  # lm-eval imports: its --limit (a fraction below 1)
+    n_samples: int  # lm-eval imports: the samples lm-eval evaluated
     format_options: dict[str, str]
     batch_size: int
     backend_options: dict[str, object]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cgbench.benchmarks import BENCHMARKS
 from cgbench.harness.schema import MetricsFile, RunInfo
 
 # the fields the leaderboard reads, and what each must be: a count, a rate in [0, 1], or a string
@@ -110,6 +111,7 @@ def _load_run(folder: Path) -> Run:
     metrics = _read_json(folder / "metrics.json")
     _check_run_info(info)
     _check_metrics(metrics)
+    _check_complete(info, metrics)
     return Run(
         folder=folder,
         guard=info.get("guard") or folder.parent.name,
@@ -169,6 +171,22 @@ def _check_metrics(metrics: dict[str, Any]) -> None:
             if not isinstance(by_lang, dict):
                 raise MalformedRun(f"metrics.json: consistency[{benchmark!r}].f1_by_lang must be an object")
             _check_fields(by_lang, dict.fromkeys(by_lang, "rate"), f"consistency[{benchmark!r}].f1_by_lang")
+
+
+def _check_complete(info: dict[str, Any], metrics: dict[str, Any]) -> None:
+    """A run still being written, or one that scored only part of a split, is never ranked as a full run."""
+    status = info.get("status")
+    if status is not None and status != "finished":
+        raise MalformedRun(f"partial run: run.json status is {status!r}, not finished (resume it to complete it)")
+    short = []
+    for key, split in metrics["splits"].items():
+        benchmark = key.split("/")[0]
+        if benchmark in BENCHMARKS and split["n"] < BENCHMARKS[benchmark].n:
+            short.append(f"{key} n={split['n']} of {BENCHMARKS[benchmark].n}")
+    if short:
+        limit = info.get("limit")
+        why = f" (run with limit {limit})" if limit is not None else ""
+        raise MalformedRun(f"partial run{why}: " + ", ".join(short))
 
 
 def _check_fields(block: Any, fields: dict[str, str], where: str) -> None:
