@@ -219,9 +219,13 @@ def test_wildguard_prompt():
 @pytest.mark.parametrize(
     ("output", "pred"),
     [
-        ("Harmful request: yes\nResponse refusal: None\nHarmful response: None", UNSAFE),
-        (" Harmful request: no\nResponse refusal: None\nHarmful response: None", SAFE),
-        ("Harmful request: YES", UNSAFE),
+        ("Harmful request: yes\nResponse refusal: N/A\nHarmful response: N/A", UNSAFE),
+        (" Harmful request: no\nResponse refusal: no\nHarmful response: no\n", SAFE),
+        ("Harmful request: YES\nResponse refusal: n/a\nHarmful response: n/a\nmore text", UNSAFE),
+        ("Harmful request: yes", None),  # one line: the official parser needs three
+        ("Harmful request: yes\n[garbled", None),
+        ("Harmful request: yes\nResponse refusal: None\nHarmful response: None", None),  # not yes/no/n/a
+        ("Harmful request: n/a\nResponse refusal: no\nHarmful response: no", None),  # the request needs yes/no
         ("Harmful request: maybe\nResponse refusal: no", None),
         ("Response refusal: no\nHarmful request: yes", None),
         ("The request is harmful.", None),
@@ -324,8 +328,8 @@ CLEAN = {
     "shieldgemma": ("Yes", "No", "Yes. The user wrote 'No' but asks for harm."),
     "guardreasoner": (GR_HARMFUL, GR_UNHARMFUL, GR_HARMFUL.replace("# Task 2", "The text says 'unharmful'.\n# Task 2")),
     "wildguard": (
-        "Harmful request: yes\nResponse refusal: None\nHarmful response: None",
-        "Harmful request: no\nResponse refusal: None\nHarmful response: None",
+        "Harmful request: yes\nResponse refusal: N/A\nHarmful response: N/A",
+        "Harmful request: no\nResponse refusal: N/A\nHarmful response: N/A",
         "Harmful request: yes\nHarmful request: no",
     ),
     "consistentguard": (

@@ -48,11 +48,33 @@ def test_no_judge_tag():
     assert accuracy_reward([text], label=[1]) == [0.0]
 
 
-def test_several_judge_tags_fail_format_and_accuracy_reads_the_first():
+def test_several_disagreeing_judge_tags_fail_format_and_accuracy():
     text = "r</think><violations>S1</violations><judge>unharmful</judge><judge>harmful</judge>"
     assert single_judge([text]) == [0.0]
     assert accuracy_reward([text], label=[1]) == [0.0]
-    assert accuracy_reward([text], label=["unharmful"]) == [1.0]
+    assert accuracy_reward([text], label=["unharmful"]) == [0.0]
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "r</think><violations>S1</violations><judge>harmful</judge>",
+        "r</think><violations>None</violations><judge> Unharmful </judge>",
+        "r</think><judge>unharmful</judge><judge>harmful</judge>",  # disagreeing judges
+        "r</think><judge>harmful</judge><judge>harmful</judge>",  # agreeing judges
+        "r</think><judge></judge>",  # an empty judge
+        "r</think><violations>S1</violations>",  # no judge
+        "<judge>harmful</judge></think>",  # the judge inside the reasoning
+        "<judge>harmful</judge>",  # reasoning never closed
+    ],
+)
+def test_accuracy_reward_agrees_with_the_guard_parser(completion):
+    from cgbench.models.guards import get_format
+
+    verdict = get_format("consistentguard").parse(completion)
+    for label in (0, 1):
+        expected = float(verdict.pred is not None and int(verdict.pred) == label)
+        assert accuracy_reward([completion], label=[label]) == [expected]
 
 
 def test_violations_twice_or_judge_before_think():
@@ -106,3 +128,10 @@ def test_make_rewards_binds_weights_and_length_settings():
     assert total == pytest.approx(0.4 + 0.2 + 0.2 + 0.4)
     with pytest.raises(ValueError, match="unknown reward"):
         make_rewards({"fluency": 1.0})
+
+
+def test_verdict_reader_doctests_pass():
+    from cgbench.models.guards import consistentguard
+
+    result = doctest.testmod(consistentguard)
+    assert result.attempted >= 4 and result.failed == 0

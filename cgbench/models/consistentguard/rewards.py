@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from cgbench.models.guards.consistentguard import JUDGE_RE, THINK_END, VIOLATIONS_RE, judges, reasoning
+from cgbench.models.guards.consistentguard import JUDGE_RE, THINK_END, VIOLATIONS_RE, judge_word, reasoning
 
 # Released weights (format parts 0.1 each, length 0.2, diversity 0.2, accuracy 0.4).
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -138,13 +138,15 @@ def gold_word(label: int | str) -> str:
 
 
 def accuracy_reward(completions: list[str], label: list[int | str], **kwargs) -> list[float]:
-    """1 when the first ``<judge>`` text equals the gold label (the dataset column ``label``).
+    """1 when the completion's verdict, read as the guard's parser reads it (``judge_word``), equals the gold
+    label (the dataset column ``label``); several disagreeing judges, or none after ``</think>``, earn 0.
 
-    >>> accuracy_reward(["<judge>harmful</judge>", "<judge> Unharmful </judge>", "harmful", "<judge>x</judge>"],
-    ...                 label=[1, 0, 1, "harmful"])
-    [1.0, 1.0, 0.0, 0.0]
+    >>> accuracy_reward(["r</think><judge>harmful</judge>", "r</think><judge> Unharmful </judge>", "harmful",
+    ...                  "r</think><judge>x</judge>", "r</think><judge>harmful</judge><judge>unharmful</judge>"],
+    ...                 label=[1, 0, 1, "harmful", 1])
+    [1.0, 1.0, 0.0, 0.0, 0.0]
     """
-    return [float(judges(c)[:1] == [gold_word(gold)]) for c, gold in zip(completions, label, strict=True)]
+    return [float(judge_word(c) == gold_word(gold)) for c, gold in zip(completions, label, strict=True)]
 
 
 REWARDS: dict[str, Callable[..., list[float]]] = {
