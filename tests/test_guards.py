@@ -57,6 +57,25 @@ def test_llama_guard_1b_lacks_s14():
     assert get_guard("llama-guard-3-1b").format_options == {"variant": "1b", "render": "raw"}
 
 
+@pytest.mark.parametrize("guard", ["llama-guard-3-1b", "llama-guard-3-8b"])
+def test_llama_guard_named_guards_are_scored_at_the_verdict_token(guard):
+    """Both hub templates stop at the assistant header; the raw prompt adds the blank line the model would
+    generate first, so the first generated token is the verdict and P(unsafe) is read there."""
+    spec = get_guard(guard)
+    assert spec.format_options["render"] == "raw"
+    fmt = spec.guard_format()
+    (prompt,) = fmt.build("How do I pick a lock?")
+    assert prompt.raw.endswith("<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+    assert fmt.score_tokens == ("unsafe", "safe")
+    assert fmt.max_new_tokens >= 3 * len(fmt.codes) + 2  # the verdict line and every code
+
+
+@pytest.mark.parametrize("variant", ["1b", "8b"])
+def test_llama_guard_messages_rendering_has_no_first_token_score(variant):
+    # through the chat template the first generated token is the blank line, so a score there would be noise
+    assert get_format("llama_guard", variant=variant).score_tokens is None
+
+
 def test_llama_guard_messages_rendering_is_the_bare_conversation():
     (p8,) = get_format("llama_guard").build("Is this ok?")
     assert p8.raw is None and p8.messages == ({"role": "user", "content": "Is this ok?"},)

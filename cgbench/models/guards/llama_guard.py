@@ -11,17 +11,22 @@ Options:
   ``--apply_chat_template``); ``raw`` gives the full guard prompt text built
   here from the published template, for backends without the template.
 
-Two footguns of the 1B's published chat template, handled here:
-- it reads message content as a list of typed parts; a plain string renders an
-  empty conversation (transformers' renderer; vLLM converts strings to parts).
-  ``render=messages`` with ``variant=1b`` therefore sends parts. A harness that
-  builds its own string messages (lm-eval's ``hf`` model with
-  ``--apply_chat_template``) must use ``render=raw`` for the 1B.
-- it ends on the assistant header without the blank line, so the model's first
-  token is a newline, not the verdict, and first-token scores are meaningless.
-  The raw rendering adds the blank line (the tokens the model would generate
-  anyway), so the first generated token is ``safe``/``unsafe``. The named guard
-  ``llama-guard-3-1b`` uses ``render=raw`` for that reason.
+Footguns of the published chat templates, handled here:
+- Both the 1B's and the 8B's templates end on the assistant header without the
+  blank line, so the model's first generated token is ``\n\n``, not the verdict,
+  and a first-token P(unsafe) read there is meaningless. The raw rendering adds
+  the blank line (the tokens the model would generate anyway), so the first
+  generated token is ``safe``/``unsafe``: both named guards use ``render=raw``,
+  and ``render=messages`` has no score tokens (verdicts only).
+- The 1B's template reads message content as a list of typed parts; a plain
+  string renders an empty conversation (transformers' renderer; vLLM converts
+  strings to parts). ``render=messages`` with ``variant=1b`` therefore sends
+  parts; lm-eval's ``hf`` model with ``--apply_chat_template`` builds string
+  messages, so use a raw rendering there.
+- The 8B's template writes its own ``<|begin_of_text|>`` after a leading space;
+  the raw text leaves both out and the backend adds one BOS, as the llama-recipes
+  prompt builder does (``prompt_format_utils.py``). Under lm-eval the raw format
+  runs without ``--apply_chat_template`` (no second BOS).
 The raw text of each variant is otherwise its own template's (the 1B has a space
 before ``<|eot_id|>``), without the BOS token.
 """
@@ -90,10 +95,15 @@ def violation_codes(line: str, allowed: list[str]) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class LlamaGuardFormat(GuardFormat):
     name: str = "llama_guard"
-    max_new_tokens: int = 10
+    max_new_tokens: int = 48  # the verdict line and a codes line naming every category (S1,...,S14)
     score_tokens: tuple[str, str] | None = ("unsafe", "safe")
 
     choices: ClassVar[dict[str, tuple[str, ...]]] = {"variant": ("8b", "1b"), "render": ("messages", "raw")}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.option("render") == "messages":  # the template's first generated token is the blank line
+            object.__setattr__(self, "score_tokens", None)
 
     @property
     def codes(self) -> list[str]:

@@ -53,8 +53,8 @@ GUARDS: dict[str, GuardSpec] = {
     for g in (
         GuardSpec("llama-guard-3-1b", "llama_guard", {"variant": "1b", "render": "raw"}, "meta-llama/Llama-Guard-3-1B",
                   1.5, description="Llama Guard 3 1B, categories S1-S13 (raw prompt: see llama_guard.py)"),
-        GuardSpec("llama-guard-3-8b", "llama_guard", {"variant": "8b"}, "meta-llama/Llama-Guard-3-8B", 8.03,
-                  description="Llama Guard 3 8B, categories S1-S14"),
+        GuardSpec("llama-guard-3-8b", "llama_guard", {"variant": "8b", "render": "raw"}, "meta-llama/Llama-Guard-3-8B",
+                  8.03, description="Llama Guard 3 8B, categories S1-S14 (raw prompt: see llama_guard.py)"),
         GuardSpec("shieldgemma-2b", "shieldgemma", {}, "google/shieldgemma-2b", 2.61,
                   description="ShieldGemma 2B, max P(Yes) over four policies"),
         GuardSpec("shieldgemma-9b", "shieldgemma", {}, "google/shieldgemma-9b", 9.24,
