@@ -17,6 +17,9 @@ class Prompt:
 
     messages: tuple[dict[str, Any], ...] | None = None
     raw: str | None = None
+    # user-supplied texts inside ``raw``: a special-token string in them (``<|eot_id|>``) stays literal text
+    # rather than becoming a control token (message contents are treated so without being listed)
+    literal: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.messages is None) == (self.raw is None):

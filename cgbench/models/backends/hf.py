@@ -7,6 +7,7 @@ speed of batch 8 over input order); outputs come back in input order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,13 +17,69 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 def prompt_ids(tokenizer: Any, prompt: Prompt) -> list[int]:
-    """Token ids of a prompt: chat messages through the tokenizer's chat template, raw text as is (plus BOS)."""
+    """Token ids of a prompt: chat messages through the tokenizer's chat template, raw text as is (plus BOS).
+
+    User text stays text: a special-token string inside a message's content or a ``Prompt.literal`` span
+    (a dataset prompt that spells ``<|eot_id|>``) is tokenized as ordinary characters, never as the control
+    token, so it cannot close the user turn and write the guard's answer for it.
+    """
     if prompt.messages is not None:
         if not getattr(tokenizer, "chat_template", None):
             raise BackendError("this model's tokenizer has no chat template; use a format with raw prompts")
         text = tokenizer.apply_chat_template(list(prompt.messages), tokenize=False, add_generation_prompt=True)
-        return tokenizer(text, add_special_tokens=False)["input_ids"]
-    return tokenizer(prompt.raw, add_special_tokens=True)["input_ids"]
+        return literal_ids(tokenizer, text, _message_texts(prompt.messages), add_special_tokens=False)
+    return literal_ids(tokenizer, prompt.raw, prompt.literal, add_special_tokens=True)
+
+
+def _message_texts(messages: Sequence[dict[str, Any]]) -> list[str]:
+    texts = []
+    for message in messages:
+        content = message["content"]
+        texts += [content] if isinstance(content, str) else [part.get("text", "") for part in content]
+    return texts
+
+
+def literal_ids(tokenizer: Any, text: str, literal: Sequence[str], *, add_special_tokens: bool) -> list[int]:
+    """``text`` tokenized as usual, except that special-token strings inside the ``literal`` spans stay text."""
+    specials = sorted(set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})),
+                      key=len, reverse=True)
+    hostile = _hostile_specials(text, _spans(text, literal), [s for s in specials if s])
+    if not hostile:  # the common case: exactly the usual tokenization
+        return tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"]
+    ids = tokenizer("", add_special_tokens=add_special_tokens)["input_ids"]  # BOS (and nothing else) if any
+    eos = [i for i in ids if i == tokenizer.eos_token_id and i != tokenizer.bos_token_id]
+    ids = [i for i in ids if i not in eos]
+    cursor = 0
+    for start, end in hostile:
+        ids += tokenizer(text[cursor:start], add_special_tokens=False)["input_ids"] if start > cursor else []
+        ids += tokenizer(text[start:end], add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        cursor = end
+    ids += tokenizer(text[cursor:], add_special_tokens=False)["input_ids"] if cursor < len(text) else []
+    return ids + eos
+
+
+def _spans(text: str, literal: Sequence[str]) -> list[tuple[int, int]]:
+    """Where each literal text (or, as templates strip it, its stripped form) sits in ``text``, in order."""
+    spans, start = [], 0
+    for piece in literal:
+        for candidate in (piece, piece.strip()):
+            at = text.find(candidate, start) if candidate else -1
+            if at >= 0:
+                spans.append((at, at + len(candidate)))
+                start = at + len(candidate)
+                break
+    return spans
+
+
+def _hostile_specials(text: str, spans: list[tuple[int, int]], specials: list[str]) -> list[tuple[int, int]]:
+    """The (start, end) of every special-token string that occurs inside a literal span."""
+    if not spans or not specials:
+        return []
+    pattern = re.compile("|".join(re.escape(s) for s in specials))
+    found = []
+    for begin, end in spans:
+        found += [(m.start(), m.end()) for m in pattern.finditer(text, begin, end)]
+    return found
 
 
 def score_token_ids(tokenizer: Any, score_tokens: tuple[str, str]) -> tuple[int, int]:

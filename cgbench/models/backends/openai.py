@@ -6,6 +6,10 @@ dropped connection is retried with exponential backoff (honouring
 API key is read from the environment at request time and only ever sent in the
 ``Authorization`` header: it is never logged, stored on the object or put in
 an error message.
+
+The server tokenizes the prompt, so cgbench cannot keep special-token strings in
+user text literal here (the hf and vllm backends do): whether a prompt that
+spells ``<|eot_id|>`` becomes a control token depends on the server.
 """
 
 from __future__ import annotations

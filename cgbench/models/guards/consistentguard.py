@@ -96,7 +96,7 @@ class ConsistentGuardFormat(GuardFormat):
         prompt = consistentguard_prompt(text)
         if self.option("render") == "messages":
             return [Prompt(messages=({"role": "user", "content": prompt},))]
-        return [Prompt(raw=f"{prompt}\nAssistant:\n{THINK_START}")]
+        return [Prompt(raw=f"{prompt}\nAssistant:\n{THINK_START}", literal=(text,))]
 
     def parse(self, output: str) -> Verdict:
         """After ``</think>``: the ``<judge>`` tags must all say the same harmful/unharmful word."""

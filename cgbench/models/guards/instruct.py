@@ -51,7 +51,7 @@ class InstructFormat(GuardFormat):
     def build(self, text: str) -> list[Prompt]:
         prompt = instruct_prompt(text)
         if self.option("render") == "raw":
-            return [Prompt(raw=prompt)]
+            return [Prompt(raw=prompt, literal=(text,))]
         return [Prompt(messages=({"role": "user", "content": prompt},))]
 
     def parse(self, output: str) -> Verdict:
