@@ -174,6 +174,24 @@ def test_stop_rule_ends_rows_early(tiny_dir):
     assert all(done.text.startswith(f.text) for f, done in zip(first, full))
 
 
+@pytest.mark.parametrize(
+    ("name", "options"), [("llama_guard", {"render": "raw"}), ("shieldgemma", {"policy": "dangerous_content"})]
+)
+def test_early_stops_keep_the_prediction_file(smollm2_dir, name, options):
+    """With its stop rule, a format's predictions (pred, score, violations) are those of full generation."""
+    from cgbench.harness.runner import predict_generative
+
+    fmt = get_format(name, **options)
+    items = load_split("toxicchat", "en")[:4]
+    plain = HFBackend(str(smollm2_dir), dtype="float32", kv_reuse=False)  # generate() to EOS or max_new_tokens
+    fast = HFBackend(str(smollm2_dir), dtype="float32")
+    full = predict_generative(plain, fmt, items)
+    early = predict_generative(fast, fmt, items)
+    assert [(p["pred"], p["violations"]) for p in early] == [(p["pred"], p["violations"]) for p in full]
+    assert [p["score"] for p in early] == pytest.approx([p["score"] for p in full], abs=1e-5)
+    assert all(f["output"].startswith(e["output"]) for e, f in zip(early, full))
+
+
 def test_bf16_is_the_cpu_default_only_where_the_cpu_has_it(tmp_path):
     with_amx = tmp_path / "amx"
     with_amx.write_text("flags\t\t: fpu sse avx512f amx_bf16 amx_tile\n")

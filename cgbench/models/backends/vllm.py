@@ -9,7 +9,7 @@ argument pass straight through to ``vllm.LLM``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cgbench.models.backends.base import BackendError, Completion, Prompt
@@ -62,6 +62,7 @@ class VLLMBackend:
         *,
         max_new_tokens: int,
         score_tokens: tuple[str, str] | None = None,
+        stop: Callable[[str], bool] | None = None,  # ignored: full generation
     ) -> list[Completion]:
         """Greedy completions in input order; with ``score_tokens``, P(first) from the first token's logprobs."""
         if self._llm is None:
