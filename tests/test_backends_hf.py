@@ -215,3 +215,13 @@ def test_vllm_backend_matches_hf_on_a_tiny_model(tiny_dir):
     # vLLM sees only the top-20 logprobs: compare where both score tokens made it into them
     both = [(a.score, b.score) for a, b in zip(ours, reference) if a.score is not None and 0 < a.score < 1]
     assert all(a == pytest.approx(b, abs=1e-3) for a, b in both)
+
+
+def test_vllm_backend_turns_prefix_caching_on_and_passes_options_through():
+    """Without starting an engine: the settings that run.json records."""
+    from cgbench.models.backends.vllm import VLLMBackend
+
+    settings = get_backend("vllm", model="m", max_model_len=2048, swap_space=1).describe()
+    assert settings["enable_prefix_caching"] is True and settings["max_model_len"] == 2048
+    assert settings["swap_space"] == 1
+    assert VLLMBackend("m", enable_prefix_caching=False).describe()["enable_prefix_caching"] is False
