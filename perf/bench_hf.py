@@ -17,7 +17,10 @@ Moderation in English), it prints:
     python perf/bench_hf.py --model DIR --limit 100 --skip-lmeval
 
 Generation is timed in process, after the model is loaded, in the runner's calls
-(``--batch-size`` items per call, the longest texts first, as ``cgbench run`` does).
+(``--batch-size`` items per call, the longest texts first, as ``cgbench run`` does);
+the three native configurations take turns batch by batch. "% of limit" is the
+positions a path computes in prefill (padding included) per second of its whole
+run, against the forward limit.
 """
 
 from __future__ import annotations
@@ -44,18 +47,25 @@ def items(limit: int) -> list:
     return sorted(chosen, key=lambda item: (item.benchmark, -len(item.text), item.idx))
 
 
-def run_native(model: Path, fmt, chosen: list, batch_size: int, **options) -> tuple[float, list, object]:
-    """(seconds, predictions, prefill stats) of the runner's generative loop over ``chosen``."""
+def run_native(model: Path, fmt, chosen: list, batch_size: int, configs: dict[str, dict]) -> dict[str, tuple]:
+    """Per configuration: (seconds, predictions, prefill stats) of the runner's generative loop over ``chosen``.
+
+    The configurations take turns batch by batch, so a change in machine load hits them alike.
+    """
     from cgbench.harness.runner import predict_generative
     from cgbench.models.backends.hf import HFBackend
 
-    backend = HFBackend(str(model), batch_size=batch_size, **options)
-    backend.load()
-    started = time.perf_counter()
-    predictions = []
+    backends = {name: HFBackend(str(model), batch_size=batch_size, **options) for name, options in configs.items()}
+    seconds = dict.fromkeys(configs, 0.0)
+    predictions: dict[str, list] = {name: [] for name in configs}
+    for backend in backends.values():
+        backend.load()
     for start in range(0, len(chosen), batch_size):
-        predictions += predict_generative(backend, fmt, chosen[start : start + batch_size])
-    return time.perf_counter() - started, predictions, backend.stats
+        for name, backend in backends.items():
+            began = time.perf_counter()
+            predictions[name] += predict_generative(backend, fmt, chosen[start : start + batch_size])
+            seconds[name] += time.perf_counter() - began
+    return {name: (seconds[name], predictions[name], backends[name].stats) for name in configs}
 
 
 def forward_limit(model: Path, length: int, rows: int, dtype: str) -> float:
@@ -105,13 +115,12 @@ def main() -> None:
     chosen = items(args.limit)
     n = len(chosen)
 
-    runs = {
-        "native hf, prefix reuse, fp32": run_native(model, fmt, chosen, args.batch_size, dtype="float32"),
-        "native hf, plain generate, fp32": run_native(
-            model, fmt, chosen, args.batch_size, dtype="float32", kv_reuse=False
-        ),
-        "native hf, prefix reuse, bf16": run_native(model, fmt, chosen, args.batch_size, dtype="bfloat16"),
+    configs = {
+        "native hf, prefix reuse, fp32": {"dtype": "float32"},
+        "native hf, plain generate, fp32": {"dtype": "float32", "kv_reuse": False},
+        "native hf, prefix reuse, bf16": {"dtype": "bfloat16"},
     }
+    runs = run_native(model, fmt, chosen, args.batch_size, configs)
     lmeval_s = None if args.skip_lmeval else run_lmeval(model, args.limit, args.batch_size, work)
     reuse_stats = runs["native hf, prefix reuse, fp32"][2].per_prompt()
     length = round(reuse_stats["prompt_tokens"])
