@@ -29,7 +29,7 @@ def _same_size_edit(mirror_copy: Path, mirror: Path) -> Path:
 
 
 class Safe:
-    def complete(self, prompts, *, max_new_tokens, score_tokens=None):
+    def complete(self, prompts, *, max_new_tokens, score_tokens=None, stop=None):
         return [Completion("safe", None) for _ in prompts]
 
 

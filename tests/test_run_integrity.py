@@ -26,7 +26,7 @@ class Backend:
         self.short = short
         self.calls = 0
 
-    def complete(self, prompts, *, max_new_tokens, score_tokens=None):
+    def complete(self, prompts, *, max_new_tokens, score_tokens=None, stop=None):
         self.calls += 1
         return [Completion("safe", 0.25) for _ in prompts[: len(prompts) - self.short]]
 

@@ -30,7 +30,7 @@ class ScriptedBackend:
         self.outputs = outputs
         self.seen: list = []
 
-    def complete(self, prompts, *, max_new_tokens, score_tokens=None):
+    def complete(self, prompts, *, max_new_tokens, score_tokens=None, stop=None):
         start = len(self.seen)
         self.seen.extend(prompts)
         return [Completion(self.outputs[(start + i) % len(self.outputs)], 0.5) for i in range(len(prompts))]

@@ -187,7 +187,9 @@ def predict_generative(backend, fmt: GuardFormat, batch: list[Item]) -> list[Pre
     """Build each item's prompts, complete them in one call, parse and combine the outputs per item."""
     prompts = [fmt.build(item.text) for item in batch]
     flat = [p for item_prompts in prompts for p in item_prompts]
-    returned = backend.complete(flat, max_new_tokens=fmt.max_new_tokens, score_tokens=fmt.score_tokens)
+    returned = backend.complete(
+        flat, max_new_tokens=fmt.max_new_tokens, score_tokens=fmt.score_tokens, stop=fmt.stop_rule()
+    )
     _check_count(returned, flat, batch, "prompts")
     completions = iter(returned)
     predictions = []

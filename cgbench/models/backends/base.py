@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,8 +52,13 @@ class Backend(Protocol):
         *,
         max_new_tokens: int,
         score_tokens: tuple[str, str] | None = None,
+        stop: Callable[[str], bool] | None = None,
     ) -> list[Completion]:
-        """Greedy completions for a batch of prompts, in order; with ``score_tokens``, also P(unsafe)."""
+        """Greedy completions for a batch of prompts, in order; with ``score_tokens``, also P(unsafe).
+
+        ``stop(text)`` is a guard format's rule that is true once more tokens cannot change the verdict
+        parsed from ``text``; a backend may end that prompt's generation there, or ignore the rule.
+        """
         ...
 
 

@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,6 +226,7 @@ class E5Probe:
         *,
         max_new_tokens: int = 1,
         score_tokens: tuple[str, str] | None = None,
+        stop: Callable[[str], bool] | None = None,  # ignored: the probe does not generate
     ) -> list[Completion]:
         """The Backend protocol, for English text: the last user message (or raw text) -> "unsafe"/"safe"."""
         scores = self.score([prompt.as_text() for prompt in prompts])

@@ -68,6 +68,7 @@ class OpenAIBackend:
         *,
         max_new_tokens: int,
         score_tokens: tuple[str, str] | None = None,
+        stop: Callable[[str], bool] | None = None,  # ignored: full generation
     ) -> list[Completion]:
         """Greedy completions in order; chat messages go to /chat/completions, raw text to /completions."""
         return _run(self.acomplete(prompts, max_new_tokens=max_new_tokens, score_tokens=score_tokens))

@@ -3,13 +3,14 @@
 Prompts are tokenized here (chat template or raw text plus BOS, exactly as the
 hf backend does) and handed to vLLM as token ids, so both backends see the same
 tokens. Tensor and data parallelism, dtype, max_model_len and any other engine
-argument pass straight through to ``vllm.LLM``.
+argument pass straight through to ``vllm.LLM``. Prefix caching is on by default
+(every guard prompt starts with the same long instruction).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cgbench.models.backends.base import BackendError, Completion, Prompt
@@ -32,6 +33,7 @@ class VLLMBackend:
         dtype: str = "auto",
         max_model_len: int | None = None,
         seed: int = 0,
+        enable_prefix_caching: bool = True,
         **engine_args: Any,
     ) -> None:
         self.model_name = model
@@ -39,6 +41,7 @@ class VLLMBackend:
             "tensor_parallel_size": tensor_parallel_size,
             "dtype": dtype,
             "seed": seed,
+            "enable_prefix_caching": enable_prefix_caching,  # a guard prompt's shared head is computed once
             **({"data_parallel_size": data_parallel_size} if data_parallel_size != 1 else {}),
             **({"max_model_len": max_model_len} if max_model_len else {}),
             **engine_args,
@@ -46,6 +49,7 @@ class VLLMBackend:
         self._llm = None
 
     def describe(self) -> dict:
+        """The engine arguments, prefix caching included: run.json records them as the run's settings."""
         return dict(self.engine_args)
 
     def load(self) -> None:
@@ -62,6 +66,7 @@ class VLLMBackend:
         *,
         max_new_tokens: int,
         score_tokens: tuple[str, str] | None = None,
+        stop: Callable[[str], bool] | None = None,  # ignored: full generation
     ) -> list[Completion]:
         """Greedy completions in input order; with ``score_tokens``, P(first) from the first token's logprobs."""
         if self._llm is None:

@@ -9,6 +9,7 @@ Raw prompts (``Prompt.raw``) carry no BOS token: the backend's tokenizer adds it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import ClassVar
@@ -85,6 +86,11 @@ class GuardFormat:
         """Read one raw model output."""
         raise NotImplementedError
 
+    def stop_rule(self) -> Callable[[str], bool] | None:
+        """A rule that is true of a partial output once more tokens cannot change its parsed verdict (pred and
+        violations), so a backend may stop there; None: generate to EOS or ``max_new_tokens``."""
+        return None
+
     def combine(self, verdicts: list[Verdict]) -> Verdict:
         """One verdict from the verdicts of ``build``'s prompts: unsafe if any is, unparsed if any is."""
         if len(verdicts) == 1:
@@ -103,3 +109,12 @@ def first_line(output: str) -> tuple[str, list[str]]:
     """The first non-empty line of an output (stripped) and the non-empty lines after it."""
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     return (lines[0], lines[1:]) if lines else ("", [])
+
+
+def complete_lines(output: str) -> list[str]:
+    """The non-empty lines of a partial output that a line break has already ended (stripped).
+
+    >>> complete_lines("\\n\\nunsafe\\nS1,")
+    ['unsafe']
+    """
+    return [line.strip() for line in (output + "x").splitlines()[:-1] if line.strip()]

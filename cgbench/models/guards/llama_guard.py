@@ -6,6 +6,10 @@ and meta-llama/llama-recipes ``src/llama_recipes/inference/prompt_format_utils.p
 
 Options:
 - ``variant``: ``8b`` (S1-S14, default) or ``1b`` (S1-S13: the 1B leaves out S14).
+- ``answer``: ``full`` (default) reads the verdict line and, when unsafe, the
+  category line after it; generation ends as soon as those lines are complete
+  (``stop_rule``), so a ``safe`` answer costs its first tokens only. ``verdict``
+  ends at the first word: ``safe`` or ``unsafe``, no category codes.
 - ``render``: ``messages`` (default) gives the bare conversation, for a backend
   that applies the model's own chat template (hf, vllm, lm-eval with
   ``--apply_chat_template``); ``raw`` gives the full guard prompt text built
@@ -37,7 +41,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from cgbench.models.guards.base import GuardFormat, Label, Prompt, Verdict, first_line
+from cgbench.models.guards.base import GuardFormat, Label, Prompt, Verdict, complete_lines, first_line
 
 # The MLCommons hazard taxonomy as Llama Guard 3 names it in its prompt.
 LLAMA_GUARD_3_CATEGORIES: dict[str, str] = {
@@ -98,7 +102,11 @@ class LlamaGuardFormat(GuardFormat):
     max_new_tokens: int = 48  # the verdict line and a codes line naming every category (S1,...,S14)
     score_tokens: tuple[str, str] | None = ("unsafe", "safe")
 
-    choices: ClassVar[dict[str, tuple[str, ...]]] = {"variant": ("8b", "1b"), "render": ("messages", "raw")}
+    choices: ClassVar[dict[str, tuple[str, ...]]] = {
+        "variant": ("8b", "1b"),
+        "render": ("messages", "raw"),
+        "answer": ("full", "verdict"),
+    }
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -130,3 +138,16 @@ class LlamaGuardFormat(GuardFormat):
         if head.lower() == "unsafe":
             return Verdict(Label.UNSAFE, violation_codes(rest[0], self.codes) if rest else ())
         return Verdict(None)
+
+    def stop_rule(self):
+        return self.verdict_settled if self.option("answer") == "verdict" else self.settled
+
+    def settled(self, output: str) -> bool:
+        """The first line is complete and is not ``unsafe``, or the line after an ``unsafe`` line is complete."""
+        lines = complete_lines(output)
+        return bool(lines) and (lines[0].lower() != "unsafe" or len(lines) >= 2)
+
+    def verdict_settled(self, output: str) -> bool:
+        """The first word is known: it is ``safe``, ``unsafe``, or can no longer become either."""
+        word = output.strip().lower()
+        return bool(word) and not any(answer != word and answer.startswith(word) for answer in ("safe", "unsafe"))

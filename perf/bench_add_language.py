@@ -2,7 +2,7 @@
 server on 127.0.0.1 (the translator's own overhead: the server answers at once), cold and from the cache.
 The translated language is `qaa` (ISO 639 "reserved for local use"): no script check applies to the echo.
 
-    python benchmarks/bench_add_language.py
+    python perf/bench_add_language.py
 
 Needs the data (``$CGBENCH_DATA_DIR`` or the download cache). Works in a temporary ``$CGBENCH_HOME`` and
 cache. Prints figures and ratios; asserts nothing.

@@ -1,6 +1,6 @@
 """Steps/s of each ConsistentGuard training stage (SFT, GRPO, CAO) on this machine, for given model folders.
 
-    python benchmarks/bench_training.py --model tiny --model path/to/SmolLM2-folder --steps 5
+    python perf/bench_training.py --model tiny --model path/to/SmolLM2-folder --steps 5
 
 ``tiny`` builds the tiny random Qwen2 of ``cgbench train tiny-model``. Data: 8 seed prompts from the
 mirror's training files with a fixed three-step reasoning as the distilled completion, and CAO pairs

@@ -1,6 +1,6 @@
 """How fast the scorer is: the bootstrap F1 interval, and scoring every split of the real data.
 
-    python benchmarks/bench_scoring.py
+    python perf/bench_scoring.py
 
 Needs the data (``$CGBENCH_DATA_DIR`` or the download cache). Prints figures and ratios; asserts nothing.
 """

