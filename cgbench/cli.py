@@ -205,6 +205,9 @@ def run(
     dtype: Annotated[Optional[str], typer.Option(help="hf/vllm: float32, bfloat16, float16 or auto.")] = None,
     tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model replica.")] = 1,
     data_parallel_size: Annotated[int, typer.Option(help="vllm: model replicas.")] = 1,
+    align: Annotated[
+        Optional[str], typer.Option(help="cpu probe: consistency (default), shift or none (see README).")
+    ] = None,
     data_dir: DataDir = None,
     allow_changed_data: AllowChanged = False,
 ) -> None:
@@ -221,6 +224,8 @@ def run(
         backend_options["device"] = device
     if dtype:
         backend_options["dtype"] = dtype
+    if align:
+        backend_options["align"] = align
     if tensor_parallel_size != 1 or data_parallel_size != 1:
         backend_options.update(tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size)
     options = RunOptions(

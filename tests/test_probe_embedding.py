@@ -51,7 +51,7 @@ def test_embed_all_embeds_each_missing_text_once_in_shards(tmp_path, monkeypatch
 
 
 def test_a_limited_run_embeds_only_its_items_and_their_alignment_pairs(tmp_path, computed):
-    options = {"max_train": 40, "shift_sample": 3}
+    options = {"max_train": 40, "shift_sample": 3, "align": "shift"}
     probe = E5Probe(**options)
     run(
         RunOptions(sets=["toxicchat"], langs=["en", "fr"], limit=4, results_dir=tmp_path, backend_options=options),

@@ -146,12 +146,13 @@ def _check_complete(predictions: list[Prediction], items: list[Item], run_dir: P
         )
 
 
-def _backend_kwargs(name: str, model: str | None, options: RunOptions) -> dict[str, Any]:
+def _backend_kwargs(name: str, model: str | None, options: RunOptions, spec: GuardSpec) -> dict[str, Any]:
     parallel = {"tensor_parallel_size", "data_parallel_size"} & set(options.backend_options)
     if parallel and name != "vllm":
         raise RunError(f"--{sorted(parallel)[0].replace('_', '-')} needs --backend vllm, not {name}")
     if name == "cpu":
-        return {"data_dir": options.data_dir, **options.backend_options}
+        probe_options = spec.format_options if spec.kind == "probe" else {}  # e.g. the probe's alignment
+        return {"data_dir": options.data_dir, **probe_options, **options.backend_options}
     if name == "openai":
         if not options.base_url:
             raise RunError("--backend openai needs --base-url (e.g. http://localhost:8000/v1)")
@@ -234,7 +235,7 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     model = options.model or spec.hub_id
     if model is None:
         raise RunError(f"guard {spec.name!r} has no default model: pass --model PATH|ID")
-    kwargs = _backend_kwargs(backend_name, model, options)
+    kwargs = _backend_kwargs(backend_name, model, options, spec)
     items = select_items(options)
     data = data_record(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
     batch_size = options.batch_size or DEFAULT_BATCH[backend_name]

@@ -8,12 +8,12 @@ the training data and the settings; the head of the default settings ships
 with the package under the same key (``heads/``), so only a changed training
 set or setting trains a new one.
 
-Cross-lingual alignment (``align="shift"``, the default): an English head sees
-other languages through a per-language offset in embedding space. The offset
-of language L is mean(e(L)) - mean(e(en)) over parallel, *unlabeled* prompts
-of the release in L and English, taken from the benchmarks other than the one
-being scored (leave-one-benchmark-out), so a split's own texts never shape
-its predictions.
+Cross-lingual alignment (``align``, see ``alignment``): ``consistency`` (the default) shifts each
+language by its mean offset from English and retrains the head with a penalty on the directions along
+which translations differ; ``shift`` only shifts; ``none`` scores every language with the English head
+as it is. Everything is estimated on parallel, *unlabeled* prompts of the release taken from the
+benchmarks other than the one being scored (leave-one-benchmark-out), so a split's own texts never
+shape its predictions, and no label of a non-English text is read.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from cgbench.benchmarks import BENCHMARKS, DataError, Item, load_split, sources
+from cgbench.benchmarks import BENCHMARKS, LANGUAGES, DataError, Item, load_split, sources
 from cgbench.benchmarks.headers import strip_header
 from cgbench.benchmarks.loading import read_json
+from cgbench.models.backends import alignment
 from cgbench.models.backends.base import Completion, Prompt
 from cgbench.models.backends.embeddings import Embedder
 
 HEAD_VERSION = 2
+ALIGNMENTS = ("consistency", "shift", "none")
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 THRESHOLD = 0.5
 # Heads trained here on the default settings ship with the package (JSON, same key), so a first run needs no training.
@@ -108,19 +110,25 @@ def training_prompts(data_dir: str | os.PathLike | None = None) -> tuple[list[st
     return texts, labels
 
 
-def fit_head(x: np.ndarray, y: np.ndarray) -> Head:
-    """Balanced logistic regression; C chosen by 5-fold cross-validated F1 on the training prompts only."""
+def fit_head(x: np.ndarray, y: np.ndarray, c: float | None = None) -> Head:
+    """Balanced logistic regression; C (unless given) chosen by 5-fold cross-validated F1 on the training prompts."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    def model(c: float) -> LogisticRegression:
-        return LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-
-    folds = StratifiedKFold(5, shuffle=True, random_state=0)
-    cv_f1 = {c: cross_val_score(model(c), x, y, cv=folds, scoring="f1").mean() for c in C_GRID}
-    c = max(C_GRID, key=lambda c: (cv_f1[c], -c))
-    fitted = model(c).fit(x, y)
+    if c is None:
+        scores = {c: alignment.cv_f1(x, y, c) for c in C_GRID}
+        c = max(C_GRID, key=lambda c: (scores[c], -c))
+    fitted = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y)
     return Head(fitted.coef_[0].astype(np.float64), float(fitted.intercept_[0]), c, len(y), int(y.sum()))
+
+
+@dataclass(frozen=True)
+class AlignedHead:
+    """The head that scores one benchmark under ``align="consistency"``: features x P, then ``head``."""
+
+    projection: np.ndarray
+    head: Head
+    gamma: float
+    cv_f1: dict[float, float]
 
 
 class E5Probe:
@@ -134,12 +142,12 @@ class E5Probe:
         data_dir: str | os.PathLike | None = None,
         cache_dir: str | os.PathLike | None = None,
         engine: str = "auto",
-        align: str = "shift",
+        align: str = "consistency",
         shift_sample: int = 400,
         max_train: int | None = None,
     ) -> None:
-        if align not in ("shift", "none"):
-            raise ValueError(f"align must be 'shift' or 'none', got {align!r}")
+        if align not in ALIGNMENTS:
+            raise ValueError(f"align must be one of {', '.join(ALIGNMENTS)}, got {align!r}")
         self.data_dir = data_dir
         self.cache_dir = Path(cache_dir) if cache_dir is not None else sources.cache_dir()
         self.embedder = Embedder(self.cache_dir, engine)
@@ -148,6 +156,7 @@ class E5Probe:
         self.max_train = max_train  # a seeded random subset of the training prompts, for quick runs and tests
         self._head: Head | None = None
         self._shifts: dict[tuple[str, str], np.ndarray] = {}
+        self._aligned: dict[str, AlignedHead] = {}
 
     def load(self) -> None:
         """Train or load the head now, so that run timings count inference only."""
@@ -170,15 +179,20 @@ class E5Probe:
             "n_train_unsafe": head.n_unsafe,
             "train_sources": ["toxicchat train", "aegis (guardreasoner)", "harmbench prompts (guardreasoner)"],
             "align": self.align,
-            "shift_sample": self.shift_sample if self.align == "shift" else None,
+            "shift_sample": self.shift_sample if self.align != "none" else None,
+            "gamma": {benchmark: aligned.gamma for benchmark, aligned in sorted(self._aligned.items())} or None,
             "threshold": THRESHOLD,
         }
 
-    def _load_or_train(self) -> Head:
+    def _training_texts(self) -> tuple[list[str], list[int]]:
         texts, labels = training_prompts(self.data_dir)
         if self.max_train is not None and self.max_train < len(texts):
             keep = sorted(np.random.default_rng(0).permutation(len(texts))[: self.max_train])
             texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+        return texts, labels
+
+    def _load_or_train(self) -> Head:
+        texts, labels = self._training_texts()
         digest = hashlib.sha256(
             json.dumps([texts, labels, self.embedder.tag, C_GRID, HEAD_VERSION], ensure_ascii=False).encode()
         ).hexdigest()[:20]
@@ -211,8 +225,13 @@ class E5Probe:
     def texts_needed(self, items: Sequence[Item]) -> list[str]:
         """Every text that scoring ``items`` embeds: their own and their alignment pairs'."""
         texts = [item.text for item in items]
-        for lang, benchmark in sorted({(item.lang, item.benchmark) for item in items}):
+        needed = {(item.lang, item.benchmark) for item in items}
+        if self.align == "consistency":  # a benchmark's head reads the pairs of every release language
+            needed |= {(lang, benchmark) for benchmark in {item.benchmark for item in items} for lang in LANGUAGES}
+        for lang, benchmark in sorted(needed):
             texts += [text for pair in self.alignment_pairs(lang, benchmark) for text in pair]
+        if self.align == "consistency" and items:  # the heads are retrained on the English training prompts
+            texts += self._training_texts()[0]
         return texts
 
     def prepare(self, items: Sequence[Item]) -> None:
@@ -230,12 +249,41 @@ class E5Probe:
             self._shifts[lang, benchmark] = (translated - english).mean(axis=0)
         return self._shifts[lang, benchmark]
 
+    def aligned_head(self, benchmark: str) -> AlignedHead:
+        """The consistency head of ``benchmark``: trained on English training prompts, penalised with the
+        other benchmarks' pairs of every release language (see ``alignment``)."""
+        if benchmark not in self._aligned:
+            english_pairs = []
+            for lang in LANGUAGES:
+                pairs = self.alignment_pairs(lang, benchmark)
+                if pairs:
+                    english_pairs.append((self._embed([en for en, _ in pairs]), self._embed([xx for _, xx in pairs])))
+            moment = alignment.difference_moment(english_pairs)
+            x, y = self._training_set()
+            gamma, scores = alignment.choose_gamma(x, y, self.head.c, moment)
+            projection = alignment.consistency_projection(moment, gamma)
+            head = fit_head(x @ projection, y, self.head.c)
+            self._aligned[benchmark] = AlignedHead(projection, head, gamma, scores)
+        return self._aligned[benchmark]
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.embed(texts).astype(np.float64)
+
+    def _training_set(self) -> tuple[np.ndarray, np.ndarray]:
+        texts, labels = self._training_texts()
+        return self._embed(texts), np.asarray(labels)
+
     def score(self, texts: Sequence[str], *, lang: str = "en", benchmark: str | None = None) -> list[float]:
-        """P(unsafe) per text; ``lang``/``benchmark`` choose the language offset (see the module doc)."""
-        x = self.embedder.embed(list(texts)).astype(np.float64)
-        if benchmark is not None or lang != "en":
-            x = x - self.shift(lang, benchmark or "")
-            x /= np.linalg.norm(x, axis=1, keepdims=True)
+        """P(unsafe) per text; ``lang``/``benchmark`` choose the alignment (see the module doc)."""
+        x = self._embed(list(texts))
+        if benchmark is None and lang == "en":  # English text outside the suite: the plain English head
+            return self.head.predict(x).tolist()
+        benchmark = benchmark or ""  # outside the suite, no benchmark is left out
+        if lang != "en":
+            x = alignment.normalise(x - self.shift(lang, benchmark))
+        if self.align == "consistency":
+            aligned = self.aligned_head(benchmark)
+            return aligned.head.predict(x @ aligned.projection).tolist()
         return self.head.predict(x).tolist()
 
     def complete(

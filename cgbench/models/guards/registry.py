@@ -36,7 +36,7 @@ class GuardSpec:
 
     name: str
     format: str | None  # None for guards that do not generate (probes)
-    format_options: dict[str, str] = field(default_factory=dict)
+    format_options: dict[str, str] = field(default_factory=dict)  # a probe's: options of its backend (align)
     hub_id: str | None = None  # None: the user passes --model
     params_b: float | None = None  # billions of parameters, for the leaderboard; None when it depends on --model
     kind: Literal["generative", "probe"] = "generative"
@@ -73,6 +73,8 @@ GUARDS: dict[str, GuardSpec] = {
                   description="any chat model asked with a plain instruction; pass --model"),
         GuardSpec("e5-probe", None, {}, "intfloat/multilingual-e5-small", 0.118, kind="probe",
                   description="multilingual-e5-small embeddings + logistic regression, the CPU default"),
+        GuardSpec("e5-probe-unaligned", None, {"align": "none"}, "intfloat/multilingual-e5-small", 0.118,
+                  kind="probe", description="e5-probe without cross-lingual alignment (an ablation)"),
     )
 }  # fmt: skip
 
