@@ -65,6 +65,7 @@ class TrainStage:
     gradient_accumulation_steps: int = 1
     lr_scheduler_type: str = "linear"
     weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
     seed: int = 42  # transformers' TrainingArguments default, which every released script trained with
     bf16: bool = True  # bf16 autocast over fp32 master weights (see checkpoint.load_model)
     use_cpu: bool = False
