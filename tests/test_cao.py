@@ -196,3 +196,36 @@ def test_config_refuses_settings_that_drop_the_anchor(tmp_path):
         CAOConfig(output_dir=str(tmp_path), precompute_ref_log_probs=True, use_cpu=True, bf16=False)
     with pytest.raises(ValueError, match="anchor_kl_span"):
         CAOConfig(output_dir=str(tmp_path), anchor_kl_span="prompt", use_cpu=True, bf16=False)
+
+
+def _one_step_changed_share(tiny, tmp_path, weights_dtype) -> tuple[float, torch.dtype]:
+    """The share of trainable weights that one CAO step at the paper's lr 5e-6 changes, under bf16 autocast."""
+    from cgbench.models.consistentguard.checkpoint import load_model
+    from cgbench.models.consistentguard.config import CAOStage
+
+    stage = CAOStage(model=str(tiny), bf16=True, use_cpu=True)
+    model, tokenizer = load_model(stage.model, stage)
+    ref = load_model(stage.model, stage, reference=True)[0]
+    model.to(weights_dtype)
+    with torch.no_grad():  # policy != reference, so every term has a gradient
+        for p in model.parameters():
+            p.add_((0.05 * torch.randn_like(p.float())).to(p.dtype))
+    args = CAOConfig(
+        output_dir=str(tmp_path / "out"), use_cpu=True, bf16=True, per_device_train_batch_size=2, report_to="none",
+        max_steps=1, learning_rate=stage.learning_rate, save_strategy="no", mlc_weight=0.0,
+    )  # fmt: skip
+    trainer = CAOTrainer(
+        model, ref_model=ref, args=args, train_dataset=Dataset.from_list(ROWS), processing_class=tokenizer
+    )
+    params = [p for p in trainer.model.parameters() if p.requires_grad]
+    before = [p.detach().clone() for p in params]
+    trainer.train()
+    changed = sum((p.detach() != b).sum().item() for p, b in zip(params, before))
+    return changed / sum(p.numel() for p in params), params[0].dtype
+
+
+def test_one_step_at_the_paper_lr_moves_essentially_every_fp32_master_weight(tiny, tmp_path):
+    share, dtype = _one_step_changed_share(tiny, tmp_path, torch.float32)  # what load_model gives with bf16 on
+    assert dtype == torch.float32 and share > 0.99
+    bf16_share, _ = _one_step_changed_share(tiny, tmp_path, torch.bfloat16)  # bf16 weights stepped directly
+    assert bf16_share < 0.5 * share

@@ -254,18 +254,20 @@ class CAOTrainer(DPOTrainer):
         ids, attention = extra["anchor_input_ids"], extra["anchor_attention_mask"]
         positions = anchor_positions(extra, self.args.anchor_kl_span)
         head = self._unwrapped().get_output_embeddings()
-        policy = _logits_at(model, head, ids, attention, positions)
-        with torch.no_grad():
-            if self.ref_model is not None:
-                ref_head = self.accelerator.unwrap_model(self.ref_model).get_output_embeddings()
-                ref = _logits_at(self.ref_model, ref_head, ids, attention, positions)
-            elif is_peft_model(self._unwrapped()):
-                unwrapped = self._unwrapped()
-                name = "ref" if "ref" in unwrapped.peft_config else None
-                with use_adapter(unwrapped, adapter_name=name):
-                    ref = _logits_at(model, head, ids, attention, positions)
-            else:
-                raise ValueError("CAO needs a reference model: pass ref_model or train a PEFT adapter")
+        # the head runs outside the model's forward, so outside the autocast accelerate wraps around it: add it back
+        with self.accelerator.autocast():
+            policy = _logits_at(model, head, ids, attention, positions)
+            with torch.no_grad():
+                if self.ref_model is not None:
+                    ref_head = self.accelerator.unwrap_model(self.ref_model).get_output_embeddings()
+                    ref = _logits_at(self.ref_model, ref_head, ids, attention, positions)
+                elif is_peft_model(self._unwrapped()):
+                    unwrapped = self._unwrapped()
+                    name = "ref" if "ref" in unwrapped.peft_config else None
+                    with use_adapter(unwrapped, adapter_name=name):
+                        ref = _logits_at(model, head, ids, attention, positions)
+                else:
+                    raise ValueError("CAO needs a reference model: pass ref_model or train a PEFT adapter")
         return anchor_kl(policy, ref)
 
 
