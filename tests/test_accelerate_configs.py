@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.no_data  # needs no data mirror
+
 pytest.importorskip("accelerate")
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,6 +6,8 @@ import copy
 
 import pytest
 
+pytestmark = pytest.mark.no_data  # needs no data mirror
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 

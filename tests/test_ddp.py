@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.no_data  # needs no data mirror
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 

@@ -11,6 +11,8 @@ import yaml
 from cgbench.models.consistentguard.config import load_section
 from cgbench.models.consistentguard.rewards import REWARD_PRESETS, reward_weights
 
+pytestmark = pytest.mark.no_data  # needs no data mirror
+
 PAPER = Path(__file__).resolve().parents[1] / "configs" / "consistentguard" / "paper.yaml"
 SOURCE = re.compile(r"paper|\w+\.py|MLC release|our choice|TRL 0\.14|transformers' default|Deviation")
 KEY = re.compile(r"^(\s*)([A-Za-z_]\w*):\s*(.*)$")

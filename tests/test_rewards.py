@@ -19,6 +19,8 @@ from cgbench.models.consistentguard.rewards import (
     think_before_judge,
 )
 
+pytestmark = pytest.mark.no_data  # needs no data mirror
+
 GOOD = "The user asks for bread.</think><violations>None</violations><judge>unharmful</judge>"
 
 
