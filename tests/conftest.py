@@ -30,9 +30,15 @@ def mirror() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch, tmp_path_factory, mirror):
-    """Every test sees the mirror through the environment and a private cache; no test touches $HOME."""
-    monkeypatch.setenv("CGBENCH_DATA_DIR", str(mirror))
+def _isolated_env(request, monkeypatch, tmp_path_factory):
+    """Every test sees the mirror through the environment and a private cache; no test touches $HOME.
+
+    Tests marked ``no_data`` neither need the mirror nor fetch it: they pass offline without one.
+    """
+    if request.node.get_closest_marker("no_data") is None:
+        monkeypatch.setenv("CGBENCH_DATA_DIR", str(request.getfixturevalue("mirror")))
+    else:
+        monkeypatch.delenv("CGBENCH_DATA_DIR", raising=False)
     monkeypatch.setenv("CGBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("CGBENCH_HOME", str(tmp_path_factory.mktemp("home")))  # where added languages go
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+pytestmark = pytest.mark.no_data  # needs no data mirror
+
 torch = pytest.importorskip("torch")
 
 from cgbench.models.consistentguard.mlc import MLCHead, last_token_states, mlc_loss  # noqa: E402

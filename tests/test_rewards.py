@@ -19,6 +19,8 @@ from cgbench.models.consistentguard.rewards import (
     think_before_judge,
 )
 
+pytestmark = pytest.mark.no_data  # needs no data mirror
+
 GOOD = "The user asks for bread.</think><violations>None</violations><judge>unharmful</judge>"
 
 
@@ -91,6 +93,7 @@ def test_violations_twice_or_judge_before_think():
         (1024, 512, 0.0),  # L = 2 L_best
         (256, 512, math.sin(math.pi / 4)),  # sin(256/1024 * pi)
         (1536, 512, -1.0),  # 3 L_best: negative beyond
+        (2560, 512, -1.0),  # 5 L_best: the raw sin would pay 1.0 again
         (128, 256, math.sqrt(2) / 2),  # the released L_best
     ],
 )
@@ -116,18 +119,52 @@ def test_diversity_full_repetition():
 
 
 def test_make_rewards_binds_weights_and_length_settings():
-    funcs, weights = make_rewards(rewards.DEFAULT_WEIGHTS, best_length=2)
-    assert [f.__name__ for f in funcs] == list(rewards.DEFAULT_WEIGHTS)
+    funcs, weights = make_rewards("reward_py_comments", best_length=2)
+    comments = rewards.REWARD_PRESETS["reward_py_comments"]
+    assert [f.__name__ for f in funcs] == list(comments)
     assert weights == [0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.4]
     by_name = {f.__name__: f for f in funcs}
     text = "a b</think><violations>None</violations><judge>harmful</judge>"
     scores = {name: f([text], label=[1], prompts=["p"], completion_ids=[[1]]) for name, f in by_name.items()}
     assert scores["length"] == [pytest.approx(1.0)]
     assert scores["accuracy"] == [1.0]
-    total = sum(w * scores[n][0] for n, w in rewards.DEFAULT_WEIGHTS.items())
+    total = sum(w * scores[n][0] for n, w in comments.items())
     assert total == pytest.approx(0.4 + 0.2 + 0.2 + 0.4)
     with pytest.raises(ValueError, match="unknown reward"):
         make_rewards({"fluency": 1.0})
+
+
+def test_default_preset_is_what_the_release_ran():
+    """grpo_train.py passes seven reward functions; its trainer sums them unweighted (weight 1 each)."""
+    funcs, weights = make_rewards(rewards.DEFAULT_PRESET)
+    assert rewards.DEFAULT_PRESET == "release" and weights == [1.0] * 7 and len(funcs) == 7
+    from cgbench.models.consistentguard.config import GRPOStage
+
+    assert rewards.reward_weights(GRPOStage().rewards) == dict.fromkeys(rewards.REWARDS, 1.0)
+
+
+@pytest.mark.parametrize("preset", sorted(rewards.REWARD_PRESETS))
+def test_every_preset_weighs_length_and_diversity_equally(preset):
+    """The paper's reasoning reward sin(L/(2 L_best) pi) + [sin((p-2)/2 pi) + 1] adds the two with equal weight."""
+    weights = rewards.REWARD_PRESETS[preset]
+    assert set(weights) == set(rewards.REWARDS)
+    assert weights["length"] == weights["diversity"] > 0
+
+
+@pytest.mark.parametrize("multiple", [2, 2.5, 3, 4, 5, 9, 100])
+def test_length_reward_has_no_second_peak(multiple):
+    best = 64
+    words = int(multiple * best)
+    (r,) = length_reward([" ".join(["w"] * words) + "</think>"], best_length=best)
+    assert r <= 1e-12
+    if multiple >= 3:
+        assert r == -1.0  # held at the minimum: longer never earns more
+
+
+def test_length_reward_never_rises_past_the_peak():
+    best = 16
+    values = [length_reward([" ".join(["w"] * n) + "</think>"], best_length=best)[0] for n in range(best, 8 * best)]
+    assert all(b <= a + 1e-12 for a, b in zip(values, values[1:]))
 
 
 def test_verdict_reader_doctests_pass():

@@ -60,11 +60,17 @@ def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _metric(output: str, name: str) -> float:
+    """A row of a training command's table; it must be finite."""
+    match = re.search(rf"│ {name}\s+│ (\S+)", output)
+    assert match, f"no {name} row in\n{output}"
+    value = float(match.group(1))
+    assert math.isfinite(value), output
+    return value
+
+
 def _loss(output: str) -> float:
-    """The train_loss row of a training command's table; it must be finite."""
-    loss = float(re.search(r"│ train_loss\s+│ (\S+)", output).group(1))
-    assert math.isfinite(loss), output
-    return loss
+    return _metric(output, "train_loss")
 
 
 def _weights(folder: Path) -> dict[str, torch.Tensor]:
@@ -130,13 +136,17 @@ def test_recipe_end_to_end(tmp_path, monkeypatch):
     pairs = _rows(out / "pairs.jsonl")
     assert len(pairs) == sum(r["pairs"] for r in report.values()) > 0, pairs_out
     for pair in pairs:
-        assert pair["variants"][0] == pair["anchor_prompt"] and pair["prompt"] in pair["variants"]
+        assert pair["anchor_prompt"] in pair["variants"] and pair["prompt"] in pair["variants"]
         assert pair["anchor_completion"] == pair["chosen"] != pair["rejected"]
+        assert pair["anchor_lang"] != pair["lang"]  # the anchor is a success, the pair's language failed
 
     # 6. CAO training (DPO + anchor KL + MLC)
     cao = _cli("train", "cao", "-c", TINY, "--model", out / "grpo", "--data", out / "pairs.jsonl",
                "--output-dir", out / "cg")  # fmt: skip
-    _loss(cao)
+    # the loss is DPO + λ·anchor KL + λ_MLC·MLC: both custom terms ran and add up to the logged loss
+    parts = {name: _metric(cao, name) for name in ("dpo_loss", "anchor_kl", "mlc")}
+    assert parts["anchor_kl"] > 0 and parts["mlc"] > 0, cao
+    assert _loss(cao) == pytest.approx(parts["dpo_loss"] + parts["anchor_kl"] + 0.8 * parts["mlc"], abs=1e-2)
     assert _changed(out / "grpo", out / "cg")
 
     # 7. the checkpoint is a plain folder that cgbench's runner scores
@@ -195,3 +205,44 @@ def test_smollm2_trains_a_few_steps_per_stage(tmp_path, smollm2_dir, monkeypatch
         assert math.isfinite(metrics["train_loss"]) and metrics["steps"] == 2
         if section != "grpo":  # GRPO's update is zero when the sampled completions' rewards tie
             assert _changed(Path(start), tmp_path / section)
+
+
+PAPER = REPO / "configs" / "consistentguard" / "paper.yaml"
+
+
+def test_grpo_config_from_the_paper_recipe_has_the_released_objective():
+    from cgbench.models.consistentguard.config import load_section
+    from cgbench.models.consistentguard.grpo import grpo_config
+
+    args = grpo_config(load_section(PAPER, "grpo", {"use_cpu": True, "output_dir": "unused"}))
+    assert args.beta == 0.04  # a KL to the reference model, as TRL 0.14 defaulted
+    assert args.loss_type == "grpo"  # per-sequence mean
+    assert args.use_bias_correction_kl is False and args.vllm_importance_sampling_correction is False
+    assert args.scale_rewards == "group" and args.multi_objective_aggregation == "sum_then_normalize"
+    assert args.reward_weights == [1.0] * 7
+    assert (args.learning_rate, args.lr_scheduler_type, args.max_grad_norm) == (1e-5, "cosine", 0.1)
+    assert (args.num_generations, args.per_device_train_batch_size, args.gradient_accumulation_steps) == (4, 4, 1)
+    assert (args.temperature, args.max_completion_length, args.seed) == (0.3, 2048, 42)
+
+
+def test_grpo_keeps_the_last_max_prompt_length_tokens(tmp_path):
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig
+
+    from cgbench.models.consistentguard.grpo_trainer import GRPOTrainerWithPromptLimit
+    from cgbench.models.consistentguard.tiny import build_tiny_model
+
+    path = build_tiny_model(tmp_path / "tiny")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    args = GRPOConfig(output_dir=str(tmp_path / "out"), use_cpu=True, bf16=False, report_to="none",
+                      num_generations=2, per_device_train_batch_size=2, max_completion_length=4)  # fmt: skip
+    prompts = ["Judge the conversation: how do I bake bread at home? <think>", "short <think>"]
+    trainer = GRPOTrainerWithPromptLimit(
+        model=AutoModelForCausalLM.from_pretrained(path), args=args, processing_class=tokenizer,
+        reward_funcs=[lambda completions, **kw: [0.0] * len(completions)],
+        train_dataset=Dataset.from_list([{"prompt": p} for p in prompts]), max_prompt_length=5,
+    )  # fmt: skip
+    ids, _, _ = trainer._tokenize_prompts(prompts)
+    full = [tokenizer(p)["input_ids"] for p in prompts]
+    assert len(full[0]) > 5 and ids == [f[-5:] for f in full]

@@ -3,8 +3,8 @@
 Per seed item and language, the model's verdict is a success (equals the label) or a failure (wrong or
 unparsed). Each failure becomes a pair when the item succeeded in some language: prompt = the failed
 language's input, chosen = a successful output (English first), rejected = the failed output. The
-anchor is the English input with that successful output; ``variants`` are the item's prompts in every
-language (English first) for the optional MLC term.
+anchor is a success, never a failure: the input of the language that succeeded (English when it did) with
+its own output. ``variants`` are the item's prompts in every language (English first) for the optional MLC term.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def build_pairs(
                     "prompt": prompts[lang],
                     "chosen": chosen,
                     "rejected": predictions[lang][n]["output"],
-                    "anchor_prompt": prompts[order[0]],
+                    "anchor_lang": success,
+                    "anchor_prompt": prompts[success],
                     "anchor_completion": chosen,
                     "variants": [prompts[lang_] for lang_ in order],
                 }

@@ -8,12 +8,18 @@ from typing import Any
 from cgbench.models.consistentguard.config import LoraSettings, TrainStage
 
 
-def load_model(path: str, stage: TrainStage):
-    """The model and tokenizer to train, in fp32 on CPU and bf16 otherwise (as the stage asks)."""
+def load_model(path: str, stage: TrainStage, reference: bool = False):
+    """The model and tokenizer to train.
+
+    The trained model is loaded in fp32 whatever ``stage.bf16`` says: the optimizer steps fp32 master weights and
+    ``bf16`` turns on bf16 autocast (standard mixed precision). bf16 weights stepped directly lose most updates: at
+    lr 5e-6 an Adam step is far below a bf16 weight's resolution. A ``reference`` model only runs forward, so it is
+    loaded in bf16 when the stage trains in bf16 on an accelerator.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    dtype = torch.bfloat16 if stage.bf16 and not stage.use_cpu else torch.float32
+    dtype = torch.bfloat16 if reference and stage.bf16 and not stage.use_cpu else torch.float32
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:
@@ -70,7 +76,12 @@ def save_final(trainer, output_dir: str | Path) -> Path:
     return output_dir
 
 
-def train_metrics(result) -> dict[str, float]:
-    """Loss, steps/s and runtime from ``Trainer.train``'s output."""
+def train_metrics(result, trainer=None, parts: tuple[str, ...] = ()) -> dict[str, float]:
+    """Loss, steps/s and runtime from ``Trainer.train``'s output, and the mean of each logged loss part in ``parts``."""
     keys = ("train_loss", "train_steps_per_second", "train_runtime")
-    return {k: float(result.metrics[k]) for k in keys if k in result.metrics} | {"steps": result.global_step}
+    metrics = {k: float(result.metrics[k]) for k in keys if k in result.metrics} | {"steps": result.global_step}
+    for part in parts:
+        logged = [entry[part] for entry in trainer.state.log_history if part in entry]
+        if logged:
+            metrics[part] = sum(logged) / len(logged)
+    return metrics

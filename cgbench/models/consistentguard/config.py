@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from cgbench.models.consistentguard.rewards import DEFAULT_WEIGHTS
+from cgbench.models.consistentguard.rewards import DEFAULT_PRESET
 
 T = TypeVar("T")
 
@@ -64,8 +64,10 @@ class TrainStage:
     per_device_train_batch_size: int = 1
     gradient_accumulation_steps: int = 1
     lr_scheduler_type: str = "linear"
-    seed: int = 0
-    bf16: bool = True
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    seed: int = 42  # transformers' TrainingArguments default, which every released script trained with
+    bf16: bool = True  # bf16 autocast over fp32 master weights (see checkpoint.load_model)
     use_cpu: bool = False
     gradient_checkpointing: bool = False
     logging_steps: int = 1
@@ -87,26 +89,37 @@ class TrainStage:
 
 @dataclass
 class SFTStage(TrainStage):
+    """Defaults from the released sft_train.py (effective batch 4 x 1 on one process)."""
+
     learning_rate: float = 5e-5
+    per_device_train_batch_size: int = 4
+    weight_decay: float = 0.01
     max_length: int = 4096
     completion_only_loss: bool = True
 
 
 @dataclass
 class GRPOStage(TrainStage):
+    """Defaults from the released grpo_train.py on TRL 0.14, including the values TRL 1.x changed."""
+
     learning_rate: float = 1e-5
     lr_scheduler_type: str = "cosine"
     max_grad_norm: float = 0.1
     num_generations: int = 4
-    per_device_train_batch_size: int = 4  # TRL: the generation batch must be a multiple of num_generations
+    per_device_train_batch_size: int = 4  # TRL 1.x counts completions: one prompt x 4 generations
     temperature: float = 0.3
+    max_prompt_length: int | None = 1024  # TRL 1.x has no such field: GRPOTrainerWithPromptLimit keeps the last N
     max_completion_length: int = 2048
+    beta: float = 0.04  # TRL 0.14 default: KL to the reference model (TRL 1.x: 0)
+    loss_type: str = "grpo"  # per-sequence mean, as TRL 0.14 computed it (TRL 1.x: "dapo")
+    use_bias_correction_kl: bool = False  # TRL 0.14's k3 KL without the importance ratio (TRL 1.x: True)
+    vllm_importance_sampling_correction: bool = False  # TRL 0.14 had none (TRL 1.x: True)
     use_vllm: bool = False
     vllm_mode: str = "colocate"
     best_length: int = 256  # L_best: 256 in the released code, 512 in the paper
-    rewards: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    rewards: str | dict[str, float] = DEFAULT_PRESET  # a preset of rewards.REWARD_PRESETS or name -> weight
 
-    _own = TrainStage._own + ("best_length", "rewards")
+    _own = TrainStage._own + ("best_length", "rewards", "max_prompt_length")
 
 
 @dataclass
@@ -123,14 +136,19 @@ class CAOPairsConfig:
 
 @dataclass
 class CAOStage(TrainStage):
+    """Defaults from the released regulated_dpo_trainer.py on TRL 0.14's DPOConfig."""
+
     learning_rate: float = 5e-6
     lr_scheduler_type: str = "cosine"
     per_device_train_batch_size: int = 2
     gradient_accumulation_steps: int = 4
     num_train_epochs: float = 3.0
     beta: float = 0.1
-    max_length: int | None = 4096
+    max_prompt_length: int | None = 512  # TRL 0.14 default; TRL 1.x has no such field: CAOTrainer keeps the last N
+    max_length: int | None = 1024  # TRL 0.14 default
+    truncation_mode: str = "keep_end"  # TRL 0.14 default (TRL 1.x: keep_start)
     anchor_kl_weight: float = 1.0
+    anchor_kl_span: str = "sequence"  # the whole anchor, as in the paper; "completion" = its completion only
     mlc_weight: float = 0.0  # 0.8 in the MLC release when turned on
     mlc_every: int = 2
 

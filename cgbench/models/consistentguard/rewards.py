@@ -14,16 +14,46 @@ from collections.abc import Callable
 
 from cgbench.models.guards.consistentguard import JUDGE_RE, THINK_END, VIOLATIONS_RE, judge_word, reasoning
 
-# Released weights (format parts 0.1 each, length 0.2, diversity 0.2, accuracy 0.4).
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "has_think_end": 0.1,
-    "single_judge": 0.1,
-    "single_violations": 0.1,
-    "think_before_judge": 0.1,
-    "length": 0.2,
-    "diversity": 0.2,
-    "accuracy": 0.4,
+# Weight presets (``rewards:`` in a recipe takes a preset name or a mapping name -> weight).
+# "release": what the released run did. grpo_train.py passes the seven functions to its GRPOTrainer
+#   (R1_components/grpo_trainer.py), which sums them as they are: weight 1 each.
+# "reward_py_comments": the ``# weight = ...`` comments in R1_components/reward.py, which the release did not apply;
+#   has_violation carries no comment there, so single_violations gets 0.1 like the other format parts (our choice).
+# Both keep length and diversity at equal weight, as in the paper's reward sin(L/(2·L_best)·π) + [sin((p−2)/2·π) + 1].
+REWARD_PRESETS: dict[str, dict[str, float]] = {
+    "release": {
+        "has_think_end": 1.0,
+        "single_judge": 1.0,
+        "single_violations": 1.0,
+        "think_before_judge": 1.0,
+        "length": 1.0,
+        "diversity": 1.0,
+        "accuracy": 1.0,
+    },
+    "reward_py_comments": {
+        "has_think_end": 0.1,
+        "single_judge": 0.1,
+        "single_violations": 0.1,
+        "think_before_judge": 0.1,
+        "length": 0.2,
+        "diversity": 0.2,
+        "accuracy": 0.4,
+    },
 }
+DEFAULT_PRESET = "release"
+
+
+def reward_weights(rewards: str | dict[str, float]) -> dict[str, float]:
+    """The weights of a preset name, or the mapping itself.
+
+    >>> reward_weights("reward_py_comments")["accuracy"], reward_weights({"accuracy": 2.0})
+    (0.4, {'accuracy': 2.0})
+    """
+    if isinstance(rewards, str):
+        if rewards not in REWARD_PRESETS:
+            raise ValueError(f"unknown reward preset {rewards!r}; choose from {sorted(REWARD_PRESETS)}")
+        return dict(REWARD_PRESETS[rewards])
+    return dict(rewards)
 
 
 def has_think_end(completions: list[str], **kwargs) -> list[float]:
@@ -78,18 +108,30 @@ def length_reward(
 ) -> list[float]:
     """r = sin(L / (2·best_length) · π), L = tokens of the reasoning; 0 without ``</think>``.
 
-    It peaks at L = best_length, is 0 at L = 0 and L = 2·best_length, negative beyond.
-    ``count_tokens`` defaults to whitespace words; training binds the model's tokenizer (see ``make_rewards``).
+    It peaks at L = best_length and is 0 at L = 0 and L = 2·best_length. sin is periodic, so the raw formula
+    would rise again past 3·best_length and pay 1 again at 5·best_length; instead r falls to its minimum -1 at
+    3·best_length and stays there (our choice: no second peak, and a longer reasoning past the peak never earns
+    more than a shorter one). ``count_tokens`` defaults to whitespace words; training binds the model's tokenizer
+    (see ``make_rewards``).
 
     >>> [round(r, 3) for r in length_reward(["a b</think>", "a b c d</think>", "</think>", "a b"], best_length=2)]
     [1.0, 0.0, 0.0, 0.0]
+    >>> words = [" ".join(["w"] * n) + "</think>" for n in (5, 6, 8, 10, 40)]  # 2.5, 3, 4, 5, 20 x best_length
+    >>> [round(r, 3) for r in length_reward(words, best_length=2)]
+    [-0.707, -1.0, -1.0, -1.0, -1.0]
     """
     count = count_tokens or _whitespace_tokens
     rewards = []
     for c in completions:
         think = reasoning(c)
-        rewards.append(0.0 if think is None else math.sin(count(think) / (2 * best_length) * math.pi))
+        rewards.append(0.0 if think is None else _length_curve(count(think), best_length))
     return rewards
+
+
+def _length_curve(length: int, best_length: int) -> float:
+    if length >= 3 * best_length:
+        return -1.0
+    return math.sin(length / (2 * best_length) * math.pi)
 
 
 def trigram_repetition_rate(text: str) -> float:
@@ -161,16 +203,17 @@ REWARDS: dict[str, Callable[..., list[float]]] = {
 
 
 def make_rewards(
-    weights: dict[str, float],
+    weights: str | dict[str, float],
     best_length: int = 256,
     count_tokens: Callable[[str], int] | None = None,
 ) -> tuple[list[Callable[..., list[float]]], list[float]]:
-    """The reward functions named in ``weights`` (in that order) and their weights, for ``GRPOTrainer``.
+    """The reward functions named in ``weights`` (a preset name or a mapping, in its order) and their weights.
 
     >>> funcs, w = make_rewards({"accuracy": 0.4, "length": 0.2}, best_length=1)
     >>> [f.__name__ for f in funcs], w, funcs[1](["a</think>"])
     (['accuracy', 'length'], [0.4, 0.2], [1.0])
     """
+    weights = reward_weights(weights)
     unknown = sorted(set(weights) - set(REWARDS))
     if unknown:
         raise ValueError(f"unknown reward(s) {unknown}; choose from {sorted(REWARDS)}")
