@@ -8,7 +8,7 @@ areas. ToxicChat has no category labels.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 OPENAI_CATEGORY_NAMES: dict[str, str] = {
@@ -38,6 +38,16 @@ def harm_categories(benchmark: str, meta: Mapping[str, Any]) -> list[str]:
     if benchmark == "simple_safety_tests":
         return [meta["harm_area"]] if meta.get("harm_area") else []
     return []
+
+
+def category_order(categories: Iterable[str]) -> list[str]:
+    """OpenAI Moderation's codes in their upstream order, then any other category by name.
+
+    >>> category_order(["V", "Scams and fraud", "H2", "S"])
+    ['S', 'V', 'H2', 'Scams and fraud']
+    """
+    found = set(categories)
+    return [c for c in OPENAI_CATEGORY_NAMES if c in found] + sorted(found - set(OPENAI_CATEGORY_NAMES))
 
 
 def category_label(category: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from cgbench.benchmarks import BENCHMARKS, OPENAI_CATEGORY_NAMES, DataError, harm_categories, load_split
+from cgbench.benchmarks import BENCHMARKS, DataError, category_order, harm_categories, load_split
 from cgbench.harness.schema import CategoryCell, Prediction
 
 CATEGORY_SETS = ("openai_moderation", "simple_safety_tests")  # the sets whose items carry categories
@@ -46,7 +46,7 @@ def category_recall(
     by_lang: dict[str, dict[int, Prediction]] = {}
     for p in predictions:
         by_lang.setdefault(p["lang"], {})[p["idx"]] = p
-    order = _upstream_first({c for cats in categories.values() for c in cats})
+    order = category_order(c for cats in categories.values() for c in cats)
     english = by_lang.get(reference, {})
     table: dict[str, dict[str, CategoryCell]] = {}
     for category in order:
@@ -66,9 +66,3 @@ def category_recall(
         if cells:
             table[category] = cells
     return table
-
-
-def _upstream_first(categories: set[str]) -> list[str]:
-    """OpenAI Moderation's codes in their upstream order, then any other category by name."""
-    codes = [c for c in OPENAI_CATEGORY_NAMES if c in categories]
-    return codes + sorted(c for c in categories if c not in OPENAI_CATEGORY_NAMES)
