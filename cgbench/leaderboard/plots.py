@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ RC = {
     "svg.hashsalt": "cgbench-leaderboard",
     "svg.fonttype": "path",
     "font.family": "DejaVu Sans",
-    "font.size": 9,
+    "font.size": 10,
     "figure.dpi": 100,
     "savefig.dpi": 100,
     "axes.spines.top": False,
@@ -80,7 +81,7 @@ def _bars_by_language(table: Table, benchmark: str, reported: Reported):
         published = [g for g in reported.guards if any(b == benchmark for b, _ in g.f1)]
         alone = [g for g in published if not any(g.matches(row.guard, row.model) for row in table.rows)]
         slots = len(table.rows) + len(alone)
-        figure = _figure(max(6.6, min(9.0, 1.5 + 0.5 * len(languages) * slots**0.5)), 4.4)
+        figure = _figure(6.8, 4.4)  # about the page's figure width: the text shows at its set size
         ax = figure.add_subplot()
         width = 0.8 / slots
 
@@ -145,7 +146,7 @@ def _heatmap(table: Table):
 
     def draw() -> Figure:
         languages = list(dict.fromkeys(lang for _, lang in sorted(table.columns, key=lambda s: lang_order(s[1]))))
-        keys = [(row, benchmark) for row in table.rows for benchmark in table.benchmarks]
+        keys = [(row, b) for row in table.rows for b in table.benchmarks if any(s == b for s, _ in row.f1)]
         grid = [[100 * row.f1.get((b, lang), float("nan")) for lang in languages] for row, b in keys]
         figure = _figure(2.4 + 0.75 * len(languages), 1.3 + 0.42 * len(keys))
         ax = figure.add_subplot()
@@ -180,7 +181,7 @@ def _category_heatmap(row: Row):
             ]
             for b, c in keys
         ]
-        figure = _figure(3.6 + 0.75 * len(languages), 1.3 + 0.36 * len(keys))
+        figure = _figure(3.0 + 0.6 * len(languages), 1.3 + 0.4 * len(keys))
         ax = figure.add_subplot()
         ax.set_facecolor("#e6e6e6")
         image = ax.imshow(grid, cmap="magma", vmin=0, vmax=100, aspect="auto")
@@ -190,7 +191,8 @@ def _category_heatmap(row: Row):
                     color = "white" if value < 60 else "black"
                     ax.text(x, y, f"{value:.0f}", ha="center", va="center", color=color, gid=f"category-{y}-{x}")
         ax.set_xticks(range(len(languages)), [plot_text(lang) for lang in languages])
-        ax.set_yticks(range(len(keys)), [plot_text(f"{short_name(b)} {category_label(c)}") for b, c in keys])
+        labels = [textwrap.fill(f"{short_name(b)} {category_label(c)}", 24) for b, c in keys]
+        ax.set_yticks(range(len(keys)), [plot_text(label) for label in labels])
         ax.set_title(plot_text(f"{row.guard}: recall (%) by harm category"))
         figure.colorbar(image, ax=ax, label="recall (%)")
         return figure

@@ -196,23 +196,22 @@ def _check_metrics(metrics: dict[str, Any]) -> None:
             _check_fields(by_lang, dict.fromkeys(by_lang, "rate"), f"consistency[{benchmark!r}].f1_by_lang")
     for key, split in splits.items():
         _check_interval(split.get("f1_ci95", []), f"splits[{key!r}].f1_ci95")
-    for benchmark, by_lang in _object(metrics, "language_gaps").items():
+    for benchmark, by_lang in _object(metrics.get("language_gaps", {}), "language_gaps").items():
         for lang, gap in _object(by_lang, f"language_gaps[{benchmark!r}]").items():
             _check_fields(gap, GAP_FIELDS, f"language_gaps[{benchmark!r}][{lang!r}]")
             _check_interval(gap.get("f1_diff_ci95", []), f"language_gaps[{benchmark!r}][{lang!r}].f1_diff_ci95", -1)
-    for key, interval in _object(metrics, "f1_avg_ci95").items():
+    for key, interval in _object(metrics.get("f1_avg_ci95", {}), "f1_avg_ci95").items():
         _check_interval(interval, f"f1_avg_ci95[{key!r}]")
-    for benchmark, by_category in _object(metrics, "category_recall").items():
+    for benchmark, by_category in _object(metrics.get("category_recall", {}), "category_recall").items():
         for category, by_lang in _object(by_category, f"category_recall[{benchmark!r}]").items():
             where = f"category_recall[{benchmark!r}][{category!r}]"
             for lang, cell in _object(by_lang, where).items():
                 _check_fields(cell, CELL_FIELDS, f"{where}[{lang!r}]")
 
 
-def _object(block: dict[str, Any], field: str) -> dict[str, Any]:
-    value = block.get(field, {})
+def _object(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise MalformedRun(f"metrics.json: {field} must be an object")
+        raise MalformedRun(f"metrics.json: {where} must be an object")
     return value
 
 

@@ -97,7 +97,7 @@ def readme(table: Table, reported: Reported, plots: list[str]) -> str:
         "",
     ]
     if table.rows:
-        lines += _markdown_ranked(table) + [""] + [f"- {note}" for note in column_notes(table)] + [""]
+        lines += _markdown_ranked(table) + [""] + [f"- {md(note)}" for note in column_notes(table)] + [""]
         lines += ["### Runs", "", *_markdown_runs(table), ""]
         lines += _markdown_details(table)
     else:
