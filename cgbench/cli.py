@@ -273,6 +273,8 @@ def leaderboard(
         _fail(str(exc))
     for skipped in board.skipped:
         typer.secho(f"warning: {skipped}", fg=typer.colors.YELLOW, err=True)
+    for warning in board.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     print_summary(board, out)
 
 

@@ -30,6 +30,7 @@ PLOTS = [
     "heatmap_guard_language",
     "consistency_vs_f1",
     "f1_gap",
+    "category_recall_alpha-guard",  # the one fixture run that carries recall by harm category
 ]
 
 
@@ -213,12 +214,12 @@ def test_a_new_run_folder_is_ranked_in_table_plots_and_page(results_copy, tmp_pa
     result = CliRunner().invoke(app, ["leaderboard", "--results-dir", str(results_copy), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "omega-guard" in result.output
-    assert "| 1 | omega-guard | 2B | 97.0 |" in (out / "README.md").read_text(encoding="utf-8")
+    assert "| 1 | omega-guard | 2B | 97.0 ±" in (out / "README.md").read_text(encoding="utf-8")
     assert _csv_rows(out / "leaderboard.csv")[0]["guard"] == "omega-guard"
     assert '<td data-value="omega-guard">omega-guard</td>' in (out / "index.html").read_text(encoding="utf-8")
     baseline = tmp_path / "baseline"
     build_leaderboard(RESULTS, baseline)
-    for name in PLOTS:  # every plot shows the new guard
+    for name in PLOTS[:-1]:  # every plot shows the new guard (it has no categories: no plot of its own)
         assert (out / "plots" / f"{name}.png").read_bytes() != (baseline / "plots" / f"{name}.png").read_bytes(), name
 
 
@@ -290,3 +291,113 @@ def test_a_broken_reported_file_names_the_file(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(LeaderboardError, match=r"reported.json: guards\[0\].source 'nowhere' is not in sources"):
         load_reported(path)
+
+
+def test_intervals_and_marks_follow_from_the_metrics_files(board):
+    """CSV bounds and tests, README ±, TeX \\pm and * marks all come from alpha-guard's metrics.json."""
+    _, out = board
+    alpha = json.loads((RESULTS / "alpha-guard" / "20250602T090000Z" / "metrics.json").read_text())
+    row = _csv_rows(out / "leaderboard.csv")[0]
+    ci = alpha["splits"]["toxicchat/ja"]["f1_ci95"]
+    assert float(row["f1_toxicchat_ja_ci_low"]) == pytest.approx(100 * ci[0], abs=0.006)
+    assert float(row["f1_toxicchat_ja_ci_high"]) == pytest.approx(100 * ci[1], abs=0.006)
+    gap = alpha["language_gaps"]["toxicchat"]["ja"]
+    assert float(row["f1_toxicchat_ja_vs_en_diff"]) == pytest.approx(100 * gap["f1_diff"], abs=0.006)
+    assert float(row["f1_toxicchat_ja_vs_en_p_holm"]) == pytest.approx(gap["f1_diff_p_holm"])
+    assert float(row["f1_toxicchat_ja_vs_en_mcnemar_p_holm"]) == pytest.approx(gap["mcnemar_p_holm"])
+    assert row["f1_toxicchat_ja_vs_en_significant"] == "1" and row["f1_toxicchat_hi_vs_en_significant"] == "0"
+    assert float(row["f1_avg_ci_low"]) == pytest.approx(100 * alpha["f1_avg_ci95"]["all"][0], abs=0.006)
+    assert "f1_toxicchat_en_vs_en_diff" not in row  # English is the reference, not tested against itself
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    f1 = 100 * alpha["splits"]["toxicchat/ja"]["f1"]
+    assert f"| {f1:.1f} ±{100 * (ci[1] - ci[0]) / 2:.1f}\\* |" in readme
+    assert "| alpha-guard | TC | hi | 75.3 | -0.4 | -3.4 to +2.6 | 0.800 | 0.640 |  |" in readme
+    tex = (out / "leaderboard.tex").read_text(encoding="utf-8")
+    assert "{\\scriptsize${\\pm}$3.0}$^{*}$" in tex
+    gamma = next(line for line in readme.splitlines() if line.startswith("| 3 | gamma_guard"))
+    assert "±" in gamma and "\\*" not in gamma  # split intervals but no tests in a schema-1 file
+    assert "No \\* marks for gamma_guard" in readme
+
+
+def test_older_metrics_files_are_shown_with_a_warning(board):
+    result, _ = board
+    warnings = "\n".join(result.warnings)
+    assert "gamma_guard/20250515T000000Z: metrics.json has no language_gaps, f1_avg_ci95, category_recall" in warnings
+    assert "beta-guard/run-a: metrics.json has no category_recall" in warnings
+    assert "alpha-guard" not in warnings
+    runner = CliRunner()
+    output = runner.invoke(app, ["leaderboard", "--results-dir", str(RESULTS), "--out", str(result.files[0].parent)])
+    assert output.exit_code == 0 and "rescore it with `cgbench score" in output.output
+
+
+def test_recall_by_category_table(board):
+    _, out = board
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Recall by harm category")[1].split("### Plots")[0]
+    assert "#### alpha-guard" in section and "beta-guard" not in section
+    rows = [line for line in section.splitlines() if line.startswith("| OM |") or line.startswith("| SST |")]
+    assert [row.split(" | ")[1] for row in rows[:8]] == [
+        "S (sexual)", "H (hate)", "V (violence)", "HR (harassment)", "SH (self-harm)", "S3 (sexual/minors)",
+        "H2 (hate/threatening)", "V2 (violence/graphic)",
+    ]  # fmt: skip
+    assert (
+        rows[0] == "| OM | S (sexual) | 237 | 95.0 | 90.0 (3.0) | 85.0 (6.0) | 80.0 (9.0) | 75.0 (12.0) | 70.0 (15.0) |"
+    )
+    assert len(rows) == 13
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (
+            lambda m: m["language_gaps"]["toxicchat"]["ja"].update(significant="yes"),
+            "significant must be true or false",
+        ),
+        (lambda m: m["language_gaps"]["toxicchat"]["ja"].update(f1_diff=-12.5), "f1_diff must be a number in [-1, 1]"),
+        (lambda m: m["f1_avg_ci95"].update(all=[0.8]), "f1_avg_ci95['all'] must be [low, high]"),
+        (lambda m: m["splits"]["toxicchat/ja"].update(f1_ci95=[0.7, 0.6]), "f1_ci95 must be [low, high]"),
+        (lambda m: m.update(category_recall=[]), "category_recall must be an object"),
+    ],
+)
+def test_malformed_newer_fields_skip_the_run(results_copy, edit, reason):
+    path = results_copy / "alpha-guard" / "20250602T090000Z" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    edit(metrics)
+    path.write_text(json.dumps(metrics))
+    _, skipped = load_runs(results_copy)
+    assert any("alpha-guard/20250602T090000Z" in str(s) and reason in str(s) for s in skipped), skipped
+
+
+def test_measured_beside_reported(tmp_path):
+    """A published number for a measured guard: a row in the comparison table and a hollow marker on its bar."""
+    data = json.loads((Path(__file__).parents[1] / "cgbench" / "leaderboard" / "reported.json").read_text())
+    data["guards"].append(
+        {
+            "guard": "Alpha (paper)",
+            "model": "fixture/alpha-1b",
+            "params_b": 1,
+            "source": "chen2025consistentguard",
+            "f1": {"toxicchat/ja": 70.0, "toxicchat/en": 99.0},
+        }
+    )
+    path = tmp_path / "reported.json"
+    path.write_text(json.dumps(data))
+    build_leaderboard(RESULTS, tmp_path / "out", reported=load_reported(path))
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    comparison = readme.split("## Measured vs reported")[1].split("## Reported, not reproduced")[0]
+    rows = [line for line in comparison.splitlines() if line.startswith("| alpha-guard")]
+    assert rows == [
+        "| alpha-guard | TC en | 75.7 | 72.7–78.7 | 99.00 | +23.3 | no | chen2025consistentguard |",
+        "| alpha-guard | TC ja | 64.3 | 61.3–67.3 | 70.00 | +5.7 | no | chen2025consistentguard |",
+    ]
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert page.count('<table class="comparison-table">') == 1
+    svg = ET.parse(tmp_path / "out" / "plots" / "f1_by_language_toxicchat.svg").getroot()
+    ids = {element.get("id") for element in svg.iter() if element.get("id")}
+    assert {"reported-Alpha-paper-c4ddeccc", "reported-ConsistentGuard", "ci-0", "significant-0-ja"} <= ids
+
+
+def test_no_comparison_without_a_published_number_for_a_measured_guard(board):
+    _, out = board
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "No guard on this board has a published number in reported.json yet." in readme

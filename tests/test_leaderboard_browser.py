@@ -89,6 +89,12 @@ class Chromium:
     def page(self, method: str, **params) -> dict:
         return self.call(method, session=self.session, **params)
 
+    def navigate(self, url: str, timeout: float = 30) -> None:
+        """Open ``url`` and wait until it has loaded (load events of earlier pages are dropped first)."""
+        self.events = [m for m in self.events if m.get("method") != "Page.loadEventFired"]
+        self.page("Page.navigate", url=url)
+        self.wait_for("Page.loadEventFired", timeout)
+
     def wait_for(self, event: str, timeout: float = 30) -> dict:
         deadline = time.monotonic() + timeout
         while True:
@@ -187,7 +193,7 @@ def test_every_image_loads(loaded):
         "Promise.all(Array.from(document.images).map(i => i.decode().then(() => [i.src, i.naturalWidth],"
         " () => [i.src, 0])))"
     )
-    assert len(images) == 6
+    assert len(images) == 7  # three sets, heatmap, consistency, gap, and alpha-guard's categories
     assert all(width > 0 for _, width in images), images
     assert browser.errors() == []
 
@@ -205,6 +211,63 @@ def test_clicking_a_header_sorts_the_table(loaded):
     browser.click("#leaderboard thead tr:last-child th:nth-child(2)")  # guard names, A to Z
     assert _column(browser, 1) == ["alpha-guard", "beta-guard", "gamma_guard"]
     assert browser.errors() == []
+
+
+def test_intervals_show_with_their_bounds_on_hover(loaded):
+    browser, _ = loaded
+    index = browser.evaluate("document.querySelector('#col-f1_toxicchat_ja').cellIndex")
+    cells = browser.evaluate(
+        f"Array.from(document.querySelectorAll('#leaderboard tbody tr')).map(r => [r.cells[{index}].textContent,"
+        f" r.cells[{index}].title])"
+    )
+    assert cells[0] == [
+        "64.3 ±3.0*",
+        "95% CI 61.3–67.3; vs en -11.4 points [-14.4, -8.4], p (Holm) <0.001, McNemar p (Holm) <0.001; "
+        "significant at 5%",
+    ]
+    assert cells[2][0] == "–"  # gamma_guard has no Japanese split
+    visible = browser.evaluate(
+        "Array.from(document.querySelectorAll('#leaderboard tbody td.num')).filter(c => c.textContent.includes('±')"
+        " && c.getBoundingClientRect().width > 0).length"
+    )
+    assert visible >= 50
+
+
+def test_significance_marks_show_in_red(loaded):
+    browser, _ = loaded
+    marks = browser.evaluate("Array.from(document.querySelectorAll('#leaderboard .sig')).map(e => e.textContent)")
+    assert marks and set(marks) == {"*"}
+    color = browser.evaluate("getComputedStyle(document.querySelector('#leaderboard .sig')).color")
+    assert color == "rgb(207, 34, 46)"
+    significant = browser.evaluate("document.querySelectorAll('.gaps-table tr.sig').length")
+    rows = browser.evaluate("document.querySelectorAll('.gaps-table tbody tr').length")
+    assert 0 < significant < rows == 30  # alpha and beta: 3 sets x 5 languages; gamma has no tests
+
+
+def test_category_heatmap_and_table_show(loaded):
+    browser, _ = loaded
+    heatmap = browser.evaluate(
+        "(() => { const i = document.querySelector('img[alt=\"category_recall_alpha-guard\"]');"
+        " i.scrollIntoView(); const r = i.getBoundingClientRect();"
+        " return [i.complete, i.naturalWidth, r.width, r.height]; })()"
+    )
+    assert heatmap[0] and heatmap[1] > 300 and heatmap[2] > 300 and heatmap[3] > 200
+    assert browser.evaluate("document.querySelector('#categories').textContent") == "Recall by harm category"
+    assert browser.evaluate("document.querySelectorAll('.category-table tbody tr').length") == 13
+
+
+def test_reported_markers_are_drawn(loaded):
+    """The bar chart's SVG holds a hollow marker series per published guard, and the error bars."""
+    browser, root = loaded
+    svg = root / "leaderboard" / "plots" / "f1_by_language_openai_moderation.svg"
+    browser.navigate(svg.as_uri())
+    ids = browser.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
+    assert {"reported-ConsistentGuard", "reported-Llama-Guard-3-8B-47a99cba", "ci-0", "ci-1", "ci-2"} <= set(ids)
+    markers = browser.evaluate(
+        "document.querySelectorAll('#reported-ConsistentGuard use, #reported-ConsistentGuard path').length"
+    )
+    assert markers >= 3  # en, bn, hi
+    browser.navigate((root / "leaderboard" / "index.html").as_uri())
 
 
 def test_screenshot_is_written(loaded):

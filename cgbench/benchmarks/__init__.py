@@ -1,5 +1,6 @@
 """The data layer: the benchmark sets, their language splits, loading and validation."""
 
+from cgbench.benchmarks.categories import OPENAI_CATEGORY_NAMES, category_label, category_order, harm_categories
 from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.loading import Item, available_languages, load_all, load_split
 from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGE_NAMES, LANGUAGES, Benchmark, get_benchmark
@@ -8,11 +9,15 @@ __all__ = [
     "BENCHMARKS",
     "LANGUAGES",
     "LANGUAGE_NAMES",
+    "OPENAI_CATEGORY_NAMES",
     "Benchmark",
     "DataError",
     "Item",
     "available_languages",
+    "category_label",
+    "category_order",
     "get_benchmark",
+    "harm_categories",
     "load_all",
     "load_split",
 ]

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from cgbench.benchmarks import sources
+from cgbench.benchmarks.categories import OPENAI_CATEGORY_NAMES
 from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.headers import strip_header
 from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGES, get_benchmark, language_code, language_folder
 
 LABELS = {"harmful": 1, "unharmful": 0}
-OPENAI_CATEGORIES = ("S", "H", "V", "HR", "SH", "S3", "H2", "V2")
+OPENAI_CATEGORIES = tuple(OPENAI_CATEGORY_NAMES)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from cgbench.harness.schema import Consistency, MetricsFile
+from cgbench.harness.schema import CategoryCell, Consistency, LanguageGap, MetricsFile
 
 _STYLE = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True}
 
@@ -73,10 +73,76 @@ def consistency_summary(c: Consistency) -> str:
     )
 
 
+def points(value: float) -> str:
+    """A difference of two shares, in percentage points with a sign."""
+    return f"{100 * value:+.1f}"
+
+
+def p_value(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def gaps_table(benchmark: str, gaps: dict[str, LanguageGap]) -> Table:
+    table = Table(title=f"{benchmark}: each language against English, paired", title_justify="left", **_STYLE)
+    table.add_column("lang", no_wrap=True)
+    columns = (
+        "n",
+        "F1 - en\n(points)",
+        "95% CI",
+        "p\n(Holm)",
+        "only L\nright",
+        "only en\nright",
+        "McNemar\np (Holm)",
+        "",
+    )
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True)
+    for lang, gap in gaps.items():
+        ci = gap["f1_diff_ci95"]
+        table.add_row(
+            lang,
+            str(gap["n"]),
+            points(gap["f1_diff"]),
+            f"{points(ci[0])} to {points(ci[1])}" if ci else "-",
+            "-" if gap["f1_diff_p_holm"] is None else p_value(gap["f1_diff_p_holm"]),
+            str(gap["only_lang_right"]),
+            str(gap["only_ref_right"]),
+            p_value(gap["mcnemar_p_holm"]),
+            "*" if gap["significant"] else "",
+        )
+    table.caption = (
+        "* F1 gap significant at 5% (paired bootstrap, Holm-adjusted over the languages); "
+        "McNemar: exact test on right/wrong verdicts (accuracy), Holm-adjusted"
+    )
+    return table
+
+
+def categories_table(benchmark: str, cells: dict[str, dict[str, CategoryCell]], field: str) -> Table:
+    """One row per harm category, one column per language: ``field`` is recall or loophole_rate."""
+    langs = sorted({lang for by_lang in cells.values() for lang in by_lang}, key=lambda lang: (lang != "en", lang))
+    what = "recall" if field == "recall" else "loophole rate (flagged in en, passed here)"
+    table = Table(title=f"{benchmark}: {what} (%) by harm category", title_justify="left", **_STYLE)
+    table.add_column("category", no_wrap=True, overflow="ellipsis", max_width=28)
+    table.add_column("n", justify="right")
+    for lang in langs:
+        table.add_column(lang, justify="right", no_wrap=True)
+    for category, by_lang in cells.items():
+        n = max(cell["n"] for cell in by_lang.values())
+        values = [pct(by_lang[lang][field]) if lang in by_lang else "-" for lang in langs]
+        table.add_row(category, str(n), *values)
+    return table
+
+
 def print_tables(metrics: MetricsFile, console: Console | None = None) -> None:
-    """Print the split table, then a consistency table per benchmark."""
+    """Print the split table; per benchmark the consistency table, the language gaps and the categories."""
     console = console or Console()
     console.print(splits_table(metrics))
+    gaps, categories = metrics.get("language_gaps", {}), metrics.get("category_recall", {})
     for benchmark, c in sorted(metrics["consistency"].items()):
         console.print(consistency_table(benchmark, c))
         console.print(consistency_summary(c), end="\n\n")
+        if benchmark in gaps:
+            console.print(gaps_table(benchmark, gaps[benchmark]))
+    for benchmark, cells in sorted(categories.items()):
+        console.print(categories_table(benchmark, cells, "recall"))
+        console.print(categories_table(benchmark, cells, "loophole_rate"))

@@ -53,14 +53,44 @@ class Consistency(TypedDict):
     worst_lang: str
 
 
-class MetricsFile(TypedDict):
-    """``metrics.json`` of a run folder. Split keys are ``"<benchmark>/<lang>"``."""
+class LanguageGap(TypedDict):
+    """One language against English on the same items of one benchmark (``harness.significance``)."""
+
+    n: int  # items present in both languages
+    f1_diff: float  # F1(L) - F1(en) on those items
+    f1_diff_ci95: list[float]  # paired percentile bootstrap 95% interval (empty without resamples)
+    f1_diff_p: float | None  # two-sided paired bootstrap p-value of no F1 difference
+    f1_diff_p_holm: float | None  # f1_diff_p, Holm-adjusted over the benchmark's languages
+    only_lang_right: int  # McNemar's discordant pairs: right in L only
+    only_ref_right: int  # ... right in English only
+    mcnemar_p: float  # exact two-sided McNemar p-value (accuracy)
+    mcnemar_p_holm: float  # mcnemar_p, Holm-adjusted over the benchmark's languages
+    significant: bool  # f1_diff_p_holm < 0.05: the F1 gap is significant at 5%
+
+
+class CategoryCell(TypedDict):
+    """Recall of one harm category in one language (``harness.categories``)."""
+
+    n: int  # items of the category in the language
+    recall: float  # share flagged unsafe (an unparsed output is a miss)
+    loophole_rate: float | None  # flagged in English, passed as safe here; None for English or when English flags none
+
+
+class MetricsFile(TypedDict, total=False):
+    """``metrics.json`` of a run folder. Split keys are ``"<benchmark>/<lang>"``.
+
+    The fields from ``language_gaps`` on came with schema version 2; files written before lack them."""
 
     schema_version: int
     splits: dict[str, SplitMetrics]
     consistency: dict[str, Consistency]
     parse_failure_policy: str  # how an unparsed output is counted in F1
     consistency_policy: str  # how an unparsed verdict is counted in consistency
+    language_gaps: dict[str, dict[str, LanguageGap]]  # benchmark -> language -> test against English
+    significance_policy: str
+    f1_avg_ci95: dict[str, list[float]]  # "<benchmark>" (mean over its languages) and "all" (mean over sets)
+    category_recall: dict[str, dict[str, dict[str, CategoryCell]]]  # benchmark -> category -> language
+    categories_note: str  # where the categories came from, or why there are none
 
 
 class RunInfo(TypedDict, total=False):

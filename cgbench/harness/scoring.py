@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -14,11 +15,13 @@ from pathlib import Path
 from typing import IO
 
 from cgbench.benchmarks import BENCHMARKS
-from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency
+from cgbench.harness.categories import category_recall, load_categories
+from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
+from cgbench.harness.significance import SIGNIFICANCE_POLICY, average_f1_ci95, language_gaps
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: language_gaps, f1_avg_ci95, category_recall
 PREDICTION_FILES = ("predictions.jsonl", "predictions.jsonl.gz")
 
 
@@ -121,12 +124,21 @@ def _group(predictions: Iterable[Prediction]) -> dict[str, dict[str, list[Predic
     return groups
 
 
-def score_predictions(predictions: list[Prediction], *, n_bootstrap: int = 1000, seed: int = 0) -> MetricsFile:
-    """Metrics per ``benchmark/lang`` split, and consistency per benchmark with more than one language
-    (skipped when no item is present in every language)."""
+def score_predictions(
+    predictions: list[Prediction],
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    categories: dict[str, dict[int, list[str]]] | None = None,
+    categories_note: str = "",
+) -> MetricsFile:
+    """Metrics per ``benchmark/lang`` split; per benchmark with more than one language its consistency
+    (skipped when no item is present in every language) and each language's gap to English with its tests;
+    bootstrap intervals of the averaged F1; recall by harm category for the sets in ``categories``
+    (benchmark -> item idx -> categories, see ``load_categories``)."""
     if not predictions:
         raise ScoringError("no predictions to score")
-    splits, consistency = {}, {}
+    splits, consistency, gaps, recall, matrices = {}, {}, {}, {}, {}
     for benchmark, by_lang in sorted(_group(predictions).items()):
         known = BENCHMARKS.get(benchmark)
         for lang, preds in sorted(by_lang.items()):
@@ -143,15 +155,40 @@ def score_predictions(predictions: list[Prediction], *, n_bootstrap: int = 1000,
             except ValueError as exc:
                 raise ScoringError(f"{benchmark}/{lang}: {exc}") from exc
         everything = [p for preds in by_lang.values() for p in preds]
-        if len(by_lang) > 1 and _has_common_item(by_lang):
-            consistency[benchmark] = benchmark_consistency(everything)
+        if _has_common_item(by_lang):
+            langs, _, verdicts, labels = verdict_matrix(everything)
+            matrices[benchmark] = (labels, verdicts)
+            if len(by_lang) > 1:
+                consistency[benchmark] = benchmark_consistency(everything)
+                if found := language_gaps(labels, verdicts, langs, n_bootstrap=n_bootstrap, seed=seed):
+                    gaps[benchmark] = found
+        if categories and benchmark in categories:
+            recall[benchmark] = category_recall(everything, categories[benchmark])
+    averages = {benchmark: average_f1_ci95([m], n_bootstrap, seed) for benchmark, m in matrices.items()}
+    if averages and n_bootstrap > 0:
+        averages["all"] = average_f1_ci95(list(matrices.values()), n_bootstrap, seed)
     return MetricsFile(
         schema_version=SCHEMA_VERSION,
         splits=splits,
         consistency=consistency,
         parse_failure_policy=PARSE_FAILURE_POLICY,
         consistency_policy=CONSISTENCY_POLICY,
+        language_gaps=gaps,
+        significance_policy=SIGNIFICANCE_POLICY,
+        f1_avg_ci95=averages,
+        category_recall=recall,
+        categories_note=categories_note,
     )
+
+
+def _categories_of(predictions: list[Prediction]) -> dict:
+    """The harm categories of the scored sets, read from the data (mirror or cache), for ``score_predictions``;
+    a set whose data cannot be read is scored without them, with a warning and a note in metrics.json."""
+    categories, problems = load_categories({p["benchmark"] for p in predictions})
+    for problem in problems:
+        warnings.warn(problem, stacklevel=3)
+    note = "; ".join(problems) or "categories from the upstream metadata of the English split"
+    return {"categories": categories, "categories_note": note}
 
 
 def _has_common_item(by_lang: dict[str, list[Prediction]]) -> bool:
@@ -175,7 +212,8 @@ def write_metrics(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0
     source = predictions_file(run_dir)
     if source is None:
         raise ScoringError(f"{run_dir}: no {' or '.join(PREDICTION_FILES)} here")
-    metrics = score_predictions(read_predictions(source), n_bootstrap=n_bootstrap, seed=seed)
+    predictions = read_predictions(source)
+    metrics = score_predictions(predictions, n_bootstrap=n_bootstrap, seed=seed, **_categories_of(predictions))
     write_json(Path(run_dir) / "metrics.json", metrics)
     return metrics
 
@@ -232,7 +270,7 @@ def score_path(
         raise ScoringError(f"{run_dir} already holds a run; choose another --run-id")
     info = RunInfo(**{**info, "guard": guard, "run_id": run_id, "source": info.get("source", "lm-eval")})
     info.setdefault("n_items", len(predictions))
-    metrics = score_predictions(predictions)
+    metrics = score_predictions(predictions, **_categories_of(predictions))
     write_predictions(run_dir / PREDICTION_FILES[0], predictions)
     write_json(run_dir / "metrics.json", metrics)
     write_json(run_dir / "run.json", info)

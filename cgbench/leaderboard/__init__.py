@@ -7,7 +7,7 @@ not follow the schema is skipped and reported, never fatal. The same inputs give
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cgbench.leaderboard.reported import Reported, load_reported
@@ -22,6 +22,7 @@ class Leaderboard:
     table: Table
     skipped: list[Skipped]
     files: list[Path]  # every file written, sorted
+    warnings: list[str] = field(default_factory=list)  # shown runs whose metrics.json lacks newer fields
 
 
 def build_leaderboard(
@@ -33,13 +34,14 @@ def build_leaderboard(
     from cgbench.leaderboard.text import leaderboard_csv, leaderboard_tex, readme, reported_csv
 
     runs, skipped = load_runs(results_dir)
-    table = build_table(select_runs(runs, picks))
+    chosen = select_runs(runs, picks)
+    table = build_table(chosen)
     reported = reported or load_reported()
     out_dir.mkdir(parents=True, exist_ok=True)
     plots_dir = out_dir / PLOTS_DIR
     for stale in sorted(plots_dir.glob("*.png")) + sorted(plots_dir.glob("*.svg")):
         stale.unlink()  # a plot of a set or guard that is gone must not linger
-    plots = write_plots(table, plots_dir)
+    plots = write_plots(table, plots_dir, reported)
     texts = {
         "README.md": readme(table, reported, plots),
         "leaderboard.csv": leaderboard_csv(table),
@@ -50,7 +52,8 @@ def build_leaderboard(
     for name, text in texts.items():
         (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
     files = [out_dir / name for name in texts] + [plots_dir / f"{n}.{ext}" for n in plots for ext in ("png", "svg")]
-    return Leaderboard(table=table, skipped=skipped, files=sorted(files))
+    warnings = [warning for run in chosen if (warning := run.warning())]
+    return Leaderboard(table=table, skipped=skipped, files=sorted(files), warnings=warnings)
 
 
 __all__ = [

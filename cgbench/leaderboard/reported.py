@@ -29,6 +29,12 @@ class ReportedGuard:
     params_b: float | None
     source: Source
     f1: dict[Split, float]  # percent, as published
+    cgbench_guard: str | None = None  # the registry name of the same guard, to find its measured runs
+    note: str = ""  # where in the source the numbers are, and how they were collected
+
+    def matches(self, guard: str, model: str) -> bool:
+        """Is a measured run of ``guard`` (registry name) with ``model`` this published guard?"""
+        return guard == self.cgbench_guard or (bool(model) and model == self.model)
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,14 @@ class Reported:
     @property
     def columns(self) -> list[Split]:
         return sorted({split for guard in self.guards for split in guard.f1}, key=split_order)
+
+    def matching(self, guard: str, model: str) -> list[ReportedGuard]:
+        return [g for g in self.guards if g.matches(guard, model)]
+
+    @property
+    def notes(self) -> list[str]:
+        """The guards' notes on where their numbers come from, each once."""
+        return list(dict.fromkeys(guard.note for guard in self.guards if guard.note))
 
     @property
     def sources(self) -> list[Source]:
@@ -70,4 +84,12 @@ def _guard(entry: dict[str, Any], sources: dict[str, Source], i: int) -> Reporte
         if not sep or not isinstance(value, int | float) or not 0 <= value <= 100:
             raise ValueError(f"guards[{i}].f1[{key!r}] must be '<benchmark>/<lang>': percent in [0, 100]")
         f1[(benchmark, lang)] = float(value)
-    return ReportedGuard(entry["guard"], entry["model"], entry.get("params_b"), sources[entry["source"]], f1)
+    return ReportedGuard(
+        entry["guard"],
+        entry["model"],
+        entry.get("params_b"),
+        sources[entry["source"]],
+        f1,
+        cgbench_guard=entry.get("cgbench_guard"),
+        note=entry.get("note", ""),
+    )

@@ -16,6 +16,14 @@ from cgbench.harness.schema import MetricsFile, RunInfo
 # the fields the leaderboard reads, and what each must be: a count, a rate in [0, 1], or a string
 SPLIT_FIELDS = {"n": "count", "f1": "rate", "parse_fail": "rate"}
 CONSISTENCY_FIELDS = {"all_agree": "rate", "f1_gap": "rate", "best_lang": "string", "worst_lang": "string"}
+GAP_FIELDS = {"f1_diff": "difference", "significant": "flag"}
+CELL_FIELDS = {"n": "count", "recall": "rate"}
+# written by the scorer since metrics.json schema 2; an older file is shown without them, with a warning
+NEWER_FIELDS = {
+    "language_gaps": "significance marks",
+    "f1_avg_ci95": "intervals of the averages",
+    "category_recall": "recall by harm category",
+}
 
 
 class LeaderboardError(Exception):
@@ -36,6 +44,21 @@ class Run:
     created: datetime | None
     info: RunInfo
     metrics: MetricsFile
+
+    def missing(self) -> list[str]:
+        """The newer metrics.json fields this run lacks (an older file, or a run scored without them)."""
+        return [name for name in NEWER_FIELDS if name not in self.metrics]
+
+    def warning(self) -> str | None:
+        missing = self.missing()
+        if not missing:
+            return None
+        what = ", ".join(NEWER_FIELDS[name] for name in missing)
+        return (
+            f"{self.folder.as_posix()}: metrics.json has no {', '.join(missing)} (schema "
+            f"{self.metrics.get('schema_version', '?')}), so it is shown without {what}; rescore it with "
+            f"`cgbench score {self.folder.as_posix()}`"
+        )
 
 
 @dataclass(frozen=True)
@@ -171,6 +194,34 @@ def _check_metrics(metrics: dict[str, Any]) -> None:
             if not isinstance(by_lang, dict):
                 raise MalformedRun(f"metrics.json: consistency[{benchmark!r}].f1_by_lang must be an object")
             _check_fields(by_lang, dict.fromkeys(by_lang, "rate"), f"consistency[{benchmark!r}].f1_by_lang")
+    for key, split in splits.items():
+        _check_interval(split.get("f1_ci95", []), f"splits[{key!r}].f1_ci95")
+    for benchmark, by_lang in _object(metrics.get("language_gaps", {}), "language_gaps").items():
+        for lang, gap in _object(by_lang, f"language_gaps[{benchmark!r}]").items():
+            _check_fields(gap, GAP_FIELDS, f"language_gaps[{benchmark!r}][{lang!r}]")
+            _check_interval(gap.get("f1_diff_ci95", []), f"language_gaps[{benchmark!r}][{lang!r}].f1_diff_ci95", -1)
+    for key, interval in _object(metrics.get("f1_avg_ci95", {}), "f1_avg_ci95").items():
+        _check_interval(interval, f"f1_avg_ci95[{key!r}]")
+    for benchmark, by_category in _object(metrics.get("category_recall", {}), "category_recall").items():
+        for category, by_lang in _object(by_category, f"category_recall[{benchmark!r}]").items():
+            where = f"category_recall[{benchmark!r}][{category!r}]"
+            for lang, cell in _object(by_lang, where).items():
+                _check_fields(cell, CELL_FIELDS, f"{where}[{lang!r}]")
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedRun(f"metrics.json: {where} must be an object")
+    return value
+
+
+def _check_interval(value: Any, where: str, low: float = 0) -> None:
+    """An empty list (no resamples) or [low, high] within [``low``, 1]."""
+    ok = isinstance(value, list) and (
+        not value or (len(value) == 2 and all(_is_number(v) and low <= v <= 1 for v in value) and value[0] <= value[1])
+    )
+    if not ok:
+        raise MalformedRun(f"metrics.json: {where} must be [low, high] or [], got {value!r}")
 
 
 def _check_complete(info: dict[str, Any], metrics: dict[str, Any]) -> None:
@@ -196,12 +247,22 @@ def _check_fields(block: Any, fields: dict[str, str], where: str) -> None:
         value = block.get(field)
         if kind == "string":
             ok = isinstance(value, str)
+        elif kind == "flag":
+            ok = isinstance(value, bool)
+        elif kind == "difference":
+            ok = _is_number(value) and -1 <= value <= 1
         elif kind == "count":
             ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
         else:
             ok = _is_number(value) and 0 <= value <= 1
         if not ok:
-            expected = {"string": "a string", "count": "a count", "rate": "a fraction in [0, 1]"}[kind]
+            expected = {
+                "string": "a string",
+                "count": "a count",
+                "rate": "a fraction in [0, 1]",
+                "flag": "true or false",
+                "difference": "a number in [-1, 1]",
+            }[kind]
             raise MalformedRun(f"metrics.json: {where}.{field} must be {expected}, got {value!r}")
 
 

@@ -8,15 +8,17 @@ each set counts once), and the consistency columns over the sets that have a con
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from statistics import fmean
+from typing import Any
 
-from cgbench.benchmarks import BENCHMARKS, LANGUAGES
+from cgbench.benchmarks import BENCHMARKS, LANGUAGES, category_order
 from cgbench.leaderboard.runs import Run
 
 SHORT_NAMES = {"openai_moderation": "OM", "toxicchat": "TC", "simple_safety_tests": "SST"}
 
 Split = tuple[str, str]  # (benchmark, lang)
+Interval = list[float]  # [low, high], fractions
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,16 @@ class Row:
     worst_lang_f1: float | None  # F1 of each set's worst language
     f1_gap: float | None  # best minus worst language F1
     parse_fail: float  # share of all items whose output could not be parsed
+    f1_ci: dict[Split, Interval] = field(default_factory=dict)  # bootstrap 95% interval of each split's F1
+    set_avg_ci: dict[str, Interval] = field(default_factory=dict)  # ... of each set's average (schema 2)
+    overall_ci: Interval | None = None  # ... of the overall average (schema 2)
+    gaps: dict[Split, dict[str, Any]] = field(default_factory=dict)  # LanguageGap of each non-English split
+    categories: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)  # set/cat/lang
+
+    @property
+    def significant(self) -> set[Split]:
+        """The splits whose F1 differs from English at 5% (paired bootstrap, Holm over the set's languages)."""
+        return {split for split, gap in self.gaps.items() if gap.get("significant")}
 
 
 @dataclass(frozen=True)
@@ -55,12 +67,24 @@ class Column:
     sublabel: str  # the header under the group, e.g. "en", "avg"
     value: Callable[[Row], float | None]
     higher_is_better: bool = True
+    interval: Callable[[Row], Interval | None] | None = None  # 95% interval of the value (F1 columns)
+    gap: Callable[[Row], dict[str, Any] | None] | None = None  # the split's test against English (F1 by language)
+
+    def ci(self, row: Row) -> Interval | None:
+        return self.interval(row) if self.interval else None
+
+    def test(self, row: Row) -> dict[str, Any] | None:
+        return self.gap(row) if self.gap else None
+
+    def significant(self, row: Row) -> bool:
+        gap = self.test(row)
+        return bool(gap and gap.get("significant"))
 
 
 def metric_columns(table: Table) -> list[Column]:
     """The overall and consistency columns first, then per set one F1 column per language and the set average."""
     columns = [
-        Column("f1_avg", "avg F1", "", "avg F1", lambda row: row.overall),
+        Column("f1_avg", "avg F1", "", "avg F1", lambda row: row.overall, interval=lambda row: row.overall_ci),
         Column("all_agree", "all-agree", "", "all-agree", lambda row: row.all_agree),
         Column("worst_lang_f1", "worst-lang F1", "", "worst-lang F1", lambda row: row.worst_lang_f1),
         Column("f1_gap", "F1 gap", "", "F1 gap", lambda row: row.f1_gap, higher_is_better=False),
@@ -70,8 +94,28 @@ def metric_columns(table: Table) -> list[Column]:
         mark = "†" if recall_based(benchmark) else ""
         group, short = benchmark_title(benchmark) + mark, short_name(benchmark) + mark
         for lang in table.languages(benchmark):
-            columns.append(Column(f"f1_{benchmark}_{lang}", f"{short} {lang}", group, lang, _f1_of(benchmark, lang)))
-        columns.append(Column(f"f1_{benchmark}_avg", f"{short} avg", group, "avg", _avg_of(benchmark)))
+            split = (benchmark, lang)
+            columns.append(
+                Column(
+                    f"f1_{benchmark}_{lang}",
+                    f"{short} {lang}",
+                    group,
+                    lang,
+                    _f1_of(benchmark, lang),
+                    interval=lambda row, split=split: row.f1_ci.get(split),
+                    gap=lambda row, split=split: row.gaps.get(split),
+                )
+            )
+        columns.append(
+            Column(
+                f"f1_{benchmark}_avg",
+                f"{short} avg",
+                group,
+                "avg",
+                _avg_of(benchmark),
+                interval=lambda row, benchmark=benchmark: row.set_avg_ci.get(benchmark),
+            )
+        )
     return columns
 
 
@@ -133,6 +177,7 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
     worst = [value for b, block in blocks.items() if (value := _worst_f1(b, block, f1)) is not None]
     items = sum(split["n"] for split in splits.values())
     failed = sum(split["n"] * split["parse_fail"] for split in splits.values())
+    averages = run.metrics.get("f1_avg_ci95", {})
     return Row(
         rank=0,
         guard=run.guard,
@@ -146,6 +191,18 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
         worst_lang_f1=_mean(worst),
         f1_gap=_mean([block["f1_gap"] for block in blocks.values()]),
         parse_fail=failed / items if items else 0.0,
+        f1_ci={_split(key): split["f1_ci95"] for key, split in splits.items() if len(split.get("f1_ci95") or []) == 2},
+        set_avg_ci={b: ci for b, ci in averages.items() if b in set_avg and len(ci) == 2},
+        overall_ci=averages["all"] if len(averages.get("all") or []) == 2 else None,
+        gaps={
+            (benchmark, lang): gap
+            for benchmark, by_lang in run.metrics.get("language_gaps", {}).items()
+            for lang, gap in by_lang.items()
+        },
+        categories={
+            benchmark: {category: by_category[category] for category in category_order(by_category)}
+            for benchmark, by_category in run.metrics.get("category_recall", {}).items()
+        },
     )
 
 

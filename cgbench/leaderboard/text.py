@@ -9,11 +9,14 @@ import csv
 import io
 from urllib.parse import quote
 
+from cgbench.leaderboard.details import Cells, category_cells, comparison_cells, gap_cells
 from cgbench.leaderboard.escaping import md, md_code, tex
+from cgbench.leaderboard.formats import REFERENCE, p_text, pct, plus_minus
 from cgbench.leaderboard.reported import Reported
 from cgbench.leaderboard.table import (
     SHORT_NAMES,
     Column,
+    Row,
     Table,
     benchmark_title,
     column_groups,
@@ -24,8 +27,35 @@ from cgbench.leaderboard.table import (
 )
 
 
-def pct(value: float | None, missing: str = "–", digits: int = 1) -> str:
-    return missing if value is None else f"{100 * value:.{digits}f}"
+def f1_cell(column: Column, row: Row, missing: str = "–") -> str:
+    """A table cell: the value, ``±`` half its 95% interval, and ``*`` when its gap to English is significant."""
+    value = column.value(row)
+    if value is None:
+        return missing
+    return pct(value) + plus_minus(column.ci(row)) + ("*" if column.significant(row) else "")
+
+
+def has_test(column: Column) -> bool:
+    """A per-language F1 column other than English: it carries the test against English."""
+    return column.gap is not None and column.sublabel != REFERENCE
+
+
+def gap_summary(column: Column, row: Row) -> str:
+    """The interval and the test against English of one cell, in words (hover text, captions)."""
+    parts = []
+    ci = column.ci(row)
+    if ci:
+        parts.append(f"95% CI {pct(ci[0])}–{pct(ci[1])}")
+    gap = column.test(row)
+    if gap:
+        diff_ci = gap.get("f1_diff_ci95") or []
+        interval = f" [{100 * diff_ci[0]:+.1f}, {100 * diff_ci[1]:+.1f}]" if diff_ci else ""
+        parts.append(
+            f"vs en {100 * gap['f1_diff']:+.1f} points{interval}, p (Holm) {p_text(gap.get('f1_diff_p_holm'))}, "
+            f"McNemar p (Holm) {p_text(gap.get('mcnemar_p_holm'))}"
+            + ("; significant at 5%" if gap.get("significant") else "")
+        )
+    return "; ".join(parts)
 
 
 def column_notes(table: Table) -> list[str]:
@@ -40,10 +70,18 @@ def column_notes(table: Table) -> list[str]:
     if any(recall_based(b) for b in table.benchmarks):
         notes.append("† an all-unsafe set: F1 = 2R/(1+R) from recall R.")
     notes += [
+        "±: half the width of the F1's 95% bootstrap interval (items resampled; the bounds are in "
+        "leaderboard.csv and in the page's hover text).",
+        "*: differs from the same guard's English F1 on the same items at 5% (paired bootstrap of the "
+        "difference, p-values Holm-adjusted over the set's languages); McNemar's test on the verdicts is in "
+        "leaderboard.csv.",
         "all-agree: share of items judged the same in every language; worst-lang F1: F1 of the set's weakest "
         "language; F1 gap: best minus worst language F1. Each is averaged over the sets.",
         "parse fail: share of all outputs that could not be parsed (counted as errors, never as verdicts).",
     ]
+    older = [row.guard for row in table.rows if not row.gaps]
+    if older:
+        notes.append(f"No * marks for {', '.join(older)}: its metrics.json carries no tests against English.")
     return notes
 
 
@@ -59,26 +97,110 @@ def readme(table: Table, reported: Reported, plots: list[str]) -> str:
         "",
     ]
     if table.rows:
-        lines += _markdown_ranked(table) + [""] + [f"- {note}" for note in column_notes(table)] + [""]
+        lines += _markdown_ranked(table) + [""] + [f"- {md(note)}" for note in column_notes(table)] + [""]
         lines += ["### Runs", "", *_markdown_runs(table), ""]
+        lines += _markdown_details(table)
     else:
         lines += ["No valid run under `results/` yet: add a `results/<guard>/<run-id>/` folder and run again.", ""]
     if plots:
         lines += ["### Plots", ""] + [f"![{md(name)}](plots/{quote(name)}.png)" for name in plots] + [""]
+    lines += ["## Measured vs reported", "", COMPARISON_ABOUT, ""]
+    comparison = comparison_cells(table, reported)
+    lines += (_markdown_cells(comparison) if comparison.rows else [NO_COMPARISON]) + [""]
     lines += ["## Reported, not reproduced", "", f"> {md(reported.about)}", ""]
     lines += _markdown_reported(reported) + [""]
     lines += [f"- [{md(s.key)}] {md(s.citation)} <{_autolink(s.url)}>" for s in reported.sources]
+    lines += [f"- {md(note)}" for note in reported.notes]
     return "\n".join(lines) + "\n"
 
 
+GAP_CSV = (
+    "vs_en_diff",
+    "vs_en_diff_ci_low",
+    "vs_en_diff_ci_high",
+    "vs_en_p_holm",
+    "vs_en_mcnemar_p_holm",
+    "vs_en_significant",
+)
+
+
+GAPS_ABOUT = (
+    "Each language against the same guard's English on the same items: F1 difference in points with its paired "
+    "bootstrap 95% interval, the bootstrap p-value of no difference and McNemar's exact test on right/wrong "
+    "verdicts, each Holm-adjusted over the set's languages. * marks an F1 gap significant at 5%."
+)
+CATEGORIES_ABOUT = (
+    "Recall (%) of the unsafe items of each harm category (OpenAI Moderation's flags, an item can carry several; "
+    "SimpleSafetyTests' harm areas), by language; in parentheses the loophole rate: of the category's items the "
+    "guard flags in English, the share it passes as safe in that language."
+)
+COMPARISON_ABOUT = (
+    "Splits where a measured guard has a published F1 (reported.json): the measured F1 and its 95% interval "
+    "beside the published number. Settings differ between papers and cgbench (prompts, parsing, translation)."
+)
+NO_COMPARISON = "No guard on this board has a published number in reported.json yet."
+
+
+def _markdown_details(table: Table) -> list[str]:
+    lines = []
+    gaps = gap_cells(table)
+    if gaps.rows:
+        lines += ["### Language gaps", "", GAPS_ABOUT, "", *_markdown_cells(gaps), ""]
+    with_categories = [row.guard for row in table.rows if any(row.categories.values())]
+    if with_categories:
+        lines += ["### Recall by harm category", "", CATEGORIES_ABOUT, ""]
+        for guard in with_categories:
+            lines += [f"#### {md(guard)}", "", *_markdown_cells(category_cells(table, guard)), ""]
+    return lines
+
+
+def _markdown_cells(cells: Cells) -> list[str]:
+    align = ["---" if i < cells.text_columns else "--:" for i in range(len(cells.header))]
+    return [_md_row(cells.header), _md_row(align)] + [_md_row(row) for row in cells.rows]
+
+
 def leaderboard_csv(table: Table) -> str:
+    """Percent with two decimals; beside each F1 its interval bounds, beside each non-English F1 its test
+    against English (difference and interval in points, Holm-adjusted p-values, significance)."""
     columns = metric_columns(table)
-    rows = [["rank", "guard", "model", "params_b", "run_id", *(c.key for c in columns)]]
+    header = ["rank", "guard", "model", "params_b", "run_id"]
+    for c in columns:
+        header.append(c.key)
+        if c.interval is not None:
+            header += [f"{c.key}_ci_low", f"{c.key}_ci_high"]
+        if has_test(c):
+            header += [f"{c.key}_{name}" for name in GAP_CSV]
+    rows = [header]
     for row in table.rows:
         params = "" if row.params_b is None else f"{row.params_b:g}"
-        values = [pct(c.value(row), missing="", digits=2) for c in columns]
+        values = []
+        for c in columns:
+            values.append(pct(c.value(row), missing="", digits=2))
+            if c.interval is not None:
+                ci = c.ci(row)
+                values += [pct(ci[0], "", 2), pct(ci[1], "", 2)] if ci else ["", ""]
+            if has_test(c):
+                values += _gap_csv(c.test(row))
         rows.append([str(row.rank), row.guard, row.model, params, row.run_id, *values])
     return _csv(rows)
+
+
+def _gap_csv(gap: dict | None) -> list[str]:
+    if not gap:
+        return [""] * len(GAP_CSV)
+    ci = gap.get("f1_diff_ci95") or []
+    return [
+        pct(gap["f1_diff"], "", 2),
+        pct(ci[0], "", 2) if ci else "",
+        pct(ci[1], "", 2) if ci else "",
+        _p_csv(gap.get("f1_diff_p_holm")),
+        _p_csv(gap.get("mcnemar_p_holm")),
+        "1" if gap.get("significant") else "0",
+    ]
+
+
+def _p_csv(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
 
 
 def reported_csv(reported: Reported) -> str:
@@ -115,7 +237,10 @@ def leaderboard_tex(table: Table) -> str:
         for c in columns:
             value = c.value(row)
             cell = pct(value, missing="--")
-            cells.append(f"\\textbf{{{cell}}}" if value is not None and value == best[c.key] else cell)
+            cell = f"\\textbf{{{cell}}}" if value is not None and value == best[c.key] else cell
+            if value is not None and c.ci(row):
+                cell += f"{{\\scriptsize${{\\pm}}${plus_minus(c.ci(row)).removeprefix(' ±')}}}"
+            cells.append(cell + ("$^{*}$" if c.significant(row) else ""))
         size = params_label(row.params_b, missing="--")
         lines.append(f"{row.rank} & {tex(row.guard)} & {size} & " + " & ".join(cells) + " \\\\")
     lines += [
@@ -135,7 +260,7 @@ def _markdown_ranked(table: Table) -> list[str]:
         _md_row(["--:", "---", "--:", *("--:" for _ in columns)]),
     ]
     for row in table.rows:
-        values = [pct(c.value(row)) for c in columns]
+        values = [f1_cell(c, row) for c in columns]
         lines.append(_md_row([str(row.rank), row.guard, params_label(row.params_b), *values]))
     return lines
 
@@ -200,5 +325,3 @@ def _best(table: Table, column: Column) -> float | None:
     if len(values) < 2:
         return None
     return max(values) if column.higher_is_better else min(values)
-
-
