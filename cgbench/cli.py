@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -205,6 +205,14 @@ def run(
     dtype: Annotated[Optional[str], typer.Option(help="hf/vllm: float32, bfloat16, float16 or auto.")] = None,
     tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model replica.")] = 1,
     data_parallel_size: Annotated[int, typer.Option(help="vllm: model replicas.")] = 1,
+    backend_option: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--backend-option",
+            help="KEY=VALUE for the backend's constructor (vllm: any vllm.LLM argument, e.g. max_model_len=4096); "
+            "repeat. VALUE is read as JSON (numbers, true/false), else as text.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     allow_changed_data: AllowChanged = False,
 ) -> None:
@@ -217,6 +225,9 @@ def run(
 
     _allow_changed(allow_changed_data)
     backend_options: dict = {}
+    for text in backend_option or []:
+        key, value = _key_value(text)
+        backend_options[key] = value
     if device:
         backend_options["device"] = device
     if dtype:
@@ -244,6 +255,19 @@ def run(
     except (DataError, RunError, ScoringError, BackendError, ValueError) as exc:
         _fail(str(exc))
     typer.echo(f"wrote {run_dir}")
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` from the command line, VALUE read as JSON where it parses (``4096``, ``true``), else text."""
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip().isidentifier():
+        _fail(f"--backend-option wants KEY=VALUE with KEY a Python name, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
 
 
 @app.command("leaderboard")
