@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -208,6 +208,14 @@ def run(
     align: Annotated[
         Optional[str], typer.Option(help="cpu probe: consistency (default), shift or none (see README).")
     ] = None,
+    backend_option: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--backend-option",
+            help="KEY=VALUE for the backend's constructor (vllm: any vllm.LLM argument, e.g. max_model_len=4096); "
+            "repeat. VALUE is read as JSON (numbers, true/false), else as text.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     allow_changed_data: AllowChanged = False,
 ) -> None:
@@ -220,6 +228,9 @@ def run(
 
     _allow_changed(allow_changed_data)
     backend_options: dict = {}
+    for text in backend_option or []:
+        key, value = _key_value(text)
+        backend_options[key] = value
     if device:
         backend_options["device"] = device
     if dtype:
@@ -249,6 +260,19 @@ def run(
     except (DataError, RunError, ScoringError, BackendError, ValueError) as exc:
         _fail(str(exc))
     typer.echo(f"wrote {run_dir}")
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` from the command line, VALUE read as JSON where it parses (``4096``, ``true``), else text."""
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip().isidentifier():
+        _fail(f"--backend-option wants KEY=VALUE with KEY a Python name, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
 
 
 @app.command("leaderboard")

@@ -267,3 +267,18 @@ def test_a_second_process_on_a_run_folder_gets_a_clear_error(tmp_path, backend):
     run(_options(tmp_path), show_tables=False)  # the lock goes with its process
     assert rundir.LOCK_FILE in {p.name for p in run_dir.iterdir()}
     shutil.rmtree(run_dir)
+
+
+def test_cli_backend_options_pass_through_to_the_runner(monkeypatch):
+    """--backend-option KEY=VALUE reaches RunOptions.backend_options (recorded in run.json), values read as JSON."""
+    seen = []
+    monkeypatch.setattr(runner, "run", lambda options: seen.append(options) or Path("results/x"))
+    args = ["run", "--guard", "instruct", "--model", "m", "--backend", "vllm", "--dtype", "float32"]
+    args += ["--backend-option", "max_model_len=4096", "--backend-option", "enforce_eager=true"]
+    result = CliRunner().invoke(app, [*args, "--backend-option", "kv_cache_dtype=fp8"])
+    assert result.exit_code == 0, result.output
+    assert seen[0].backend_options == {
+        "max_model_len": 4096, "enforce_eager": True, "kv_cache_dtype": "fp8", "dtype": "float32"
+    }  # fmt: skip
+    bad = CliRunner().invoke(app, ["run", "--guard", "instruct", "--model", "m", "--backend-option", "4096"])
+    assert bad.exit_code == 2 and "--backend-option wants KEY=VALUE" in bad.output

@@ -56,6 +56,7 @@ def test_llama_guard_stops_after_the_verdict_line_or_the_codes_line():
     assert not stop("\n\n") and not stop("\n\nsafe") and stop("\n\nsafe\n")
     assert not stop("unsafe\n") and not stop("unsafe\nS1,") and stop("unsafe\nS1,S2\n")
     assert stop("I think\n")  # an unparseable first line stays unparseable
+    assert stop("\nWhat") and stop("saf e") and not stop("\nuns") and not stop(" Safe")  # ... as soon as it is one
 
 
 def test_llama_guard_verdict_answer_stops_at_the_first_word():

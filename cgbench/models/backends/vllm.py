@@ -75,12 +75,21 @@ class VLLMBackend:
 
         tokenizer = self._llm.get_tokenizer()
         ids = score_token_ids(tokenizer, score_tokens) if score_tokens else None
-        params = SamplingParams(
-            temperature=0.0, max_tokens=max_new_tokens, logprobs=TOP_LOGPROBS if ids else None, seed=0
-        )
+        scoring = _logprob_args(SamplingParams, ids)
+        params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, seed=0, **scoring)
         requests = [{"prompt_token_ids": prompt_ids(tokenizer, p)} for p in prompts]
         outputs = self._llm.generate(requests, params, use_tqdm=False)
         return [_completion(out.outputs[0], ids) for out in outputs]
+
+
+def _logprob_args(sampling_params: Any, ids: tuple[int, int] | None) -> dict[str, Any]:
+    """Ask for the two score tokens' logprobs whatever their rank (``SamplingParams.logprob_token_ids``, where
+    this vLLM has it); older vLLM gives the top ``TOP_LOGPROBS`` only, and a score token outside them counts as 0."""
+    if ids is None:
+        return {}
+    if "logprob_token_ids" in getattr(sampling_params, "__struct_fields__", ()):
+        return {"logprob_token_ids": list(ids)}
+    return {"logprobs": TOP_LOGPROBS}
 
 
 def _completion(output: Any, ids: tuple[int, int] | None) -> Completion:

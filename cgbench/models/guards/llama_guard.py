@@ -143,9 +143,14 @@ class LlamaGuardFormat(GuardFormat):
         return self.verdict_settled if self.option("answer") == "verdict" else self.settled
 
     def settled(self, output: str) -> bool:
-        """The first line is complete and is not ``unsafe``, or the line after an ``unsafe`` line is complete."""
+        """The first line is complete and is not ``unsafe``, or the line after an ``unsafe`` line is complete,
+        or the first line, still open, can no longer become ``safe`` or ``unsafe`` (a parse failure whatever follows).
+        """
         lines = complete_lines(output)
-        return bool(lines) and (lines[0].lower() != "unsafe" or len(lines) >= 2)
+        if not lines:
+            start = (output + "x").splitlines()[-1][:-1].strip().lower()  # the open first line so far
+            return bool(start) and not any(answer.startswith(start) for answer in ("safe", "unsafe"))
+        return lines[0].lower() != "unsafe" or len(lines) >= 2
 
     def verdict_settled(self, output: str) -> bool:
         """The first word is known: it is ``safe``, ``unsafe``, or can no longer become either."""
