@@ -130,6 +130,15 @@ class LlamaGuardFormat(GuardFormat):
             return [Prompt(messages=({"role": "user", "content": [{"type": "text", "text": text}]},))]
         return [Prompt(messages=({"role": "user", "content": text},))]
 
+    def chat_template_problem(self) -> str | None:
+        if self.option("render") == "raw":
+            return None
+        return (
+            "the Llama Guard 3 chat templates end before the blank line the model generates first, the 8B's "
+            "writes ' <|begin_of_text|>' (a second BOS after the harness's own, and a stray space), and the 1B's "
+            "reads typed content parts that lm-eval does not send"
+        )
+
     def parse(self, output: str) -> Verdict:
         """First non-empty line ``safe`` or ``unsafe``; if unsafe, the codes on the next line."""
         head, rest = first_line(output)
