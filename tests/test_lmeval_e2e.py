@@ -119,7 +119,7 @@ def test_cgbench_score_imports_the_run(fake_run, tmp_path):
     splits, agree = _fake_run_expectations()
     scored = CliRunner().invoke(app, ["score", str(fake_run), "--results-dir", str(tmp_path / "results")])
     assert scored.exit_code == 0, scored.output
-    (run_dir,) = (tmp_path / "results" / "fake-guard").iterdir()
+    (run_dir,) = (tmp_path / "results" / GUARD).iterdir()  # named after the --metadata guard
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for (benchmark, lang), expected in splits.items():
         split = metrics["splits"][f"{benchmark}/{lang}"]
