@@ -4,8 +4,8 @@ The model here is a real (tiny, random-shaped) Llama whose logits are forced: it
 residual stream, the embedding is one-hot and the output head is set by hand, so the logits at a position
 depend only on the token there. The prompt's last token is made to predict the verdict with a known margin
 (P(unsafe) = softmax(2, 0) = 0.881, up to RMSNorm's epsilon); every other position gives the two score words
-equal logits (0.5), so a score read one position early or late is caught. The tokenizer carries the guard family's real special tokens
-(from the golden prompt fixtures).
+equal logits (0.5), so a score read one position early or late is caught. The tokenizer carries the guard
+family's real special tokens (from the golden prompt fixtures).
 """
 
 from __future__ import annotations
