@@ -4,6 +4,9 @@ family's real special tokens, BOS policy and chat template, built offline from a
 from __future__ import annotations
 
 import json
+import sys
+import types
+from collections.abc import Callable
 from pathlib import Path
 
 FIXTURE_DIR = Path(__file__).parent / "fixtures" / "golden_prompts"
@@ -74,3 +77,28 @@ def tokenizer_for(path: Path):
     )
     _TOKENIZERS[path] = tokenizer
     return tokenizer
+
+
+def fake_vllm_backend(monkeypatch, tokenizer, output: Callable[[], object]):
+    """A ``VLLMBackend`` whose engine is a stand-in (vLLM itself is not imported): it records each call's
+    requests and sampling parameters and answers every request with ``output()``, a CompletionOutput-like
+    object (``text``, ``logprobs``). Returns (backend, requests sent, sampling parameters asked)."""
+    from cgbench.models.backends.vllm import VLLMBackend
+
+    sent, asked = [], []
+
+    class Engine:
+        def get_tokenizer(self):
+            return tokenizer
+
+        def generate(self, requests, params, use_tqdm=False):
+            sent.extend(requests)
+            asked.append(params)
+            return [types.SimpleNamespace(outputs=[output()]) for _ in requests]
+
+    fake = types.ModuleType("vllm")
+    fake.SamplingParams = lambda **kwargs: kwargs
+    monkeypatch.setitem(sys.modules, "vllm", fake)
+    backend = VLLMBackend("unused")
+    backend._llm = Engine()
+    return backend, sent, asked

@@ -7,10 +7,10 @@ close the user turn and write the guard's answer for it.
 
 from __future__ import annotations
 
-import sys
 import types
 
 import pytest
+from golden import fake_vllm_backend
 
 from cgbench.models.backends.base import Prompt
 from cgbench.models.backends.hf import prompt_ids
@@ -100,24 +100,8 @@ def test_typed_parts_are_user_text_too(llama_tokenizer):
 
 def test_vllm_backend_sends_the_same_literal_ids(llama_tokenizer, monkeypatch):
     """The vllm code path, without vLLM: the token ids it hands the engine are prompt_ids()'s."""
-    from cgbench.models.backends.vllm import VLLMBackend
-
-    sent = []
-    fake_vllm = types.ModuleType("vllm")
-    fake_vllm.SamplingParams = lambda **kwargs: kwargs
-
-    class Engine:
-        def get_tokenizer(self):
-            return llama_tokenizer
-
-        def generate(self, requests, params, use_tqdm=False):
-            sent.extend(requests)
-            out = types.SimpleNamespace(text="safe", logprobs=None)
-            return [types.SimpleNamespace(outputs=[out]) for _ in requests]
-
-    monkeypatch.setitem(sys.modules, "vllm", fake_vllm)
-    backend = VLLMBackend("unused")
-    backend._llm = Engine()
+    output = types.SimpleNamespace(text="safe", logprobs=None)
+    backend, sent, _ = fake_vllm_backend(monkeypatch, llama_tokenizer, lambda: output)
     prompt = get_format("llama_guard", render="raw").build(TEXT + INJECTION)[0]
     backend.complete([prompt], max_new_tokens=4)
     assert sent == [{"prompt_token_ids": prompt_ids(llama_tokenizer, prompt)}]

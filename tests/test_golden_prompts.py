@@ -14,11 +14,10 @@ says) and with it (refused with a clear message where it cannot give the exact p
 
 from __future__ import annotations
 
-import sys
 import types
 
 import pytest
-from golden import CASE_NAMES, CASES, FIXTURES, case_of, expected_prompts, load, tokenizer_for
+from golden import CASE_NAMES, CASES, FIXTURES, case_of, expected_prompts, fake_vllm_backend, load, tokenizer_for
 
 from cgbench.models.guards import get_guard
 from cgbench.models.guards.base import ESCAPE
@@ -102,26 +101,9 @@ def test_native_hf_sends_the_golden_prompt(path, name):
 @pytest.mark.parametrize(("path", "name"), CASES, ids=lambda v: getattr(v, "stem", v))
 def test_native_vllm_sends_the_golden_token_ids(path, name, monkeypatch):
     """The vllm backend's request, without vLLM: the prompt token ids it hands the engine."""
-    from cgbench.models.backends.vllm import VLLMBackend
-
     fixture, tokenizer = load(path), tokenizer_for(path)
     case = case_of(fixture, name)
-    sent = []
-
-    class Engine:
-        def get_tokenizer(self):
-            return tokenizer
-
-        def generate(self, requests, params, use_tqdm=False):
-            sent.extend(requests)
-            out = types.SimpleNamespace(text="", logprobs=None)
-            return [types.SimpleNamespace(outputs=[out]) for _ in requests]
-
-    fake = types.ModuleType("vllm")
-    fake.SamplingParams = lambda **kwargs: kwargs
-    monkeypatch.setitem(sys.modules, "vllm", fake)
-    backend = VLLMBackend("unused")
-    backend._llm = Engine()
+    backend, sent, _ = fake_vllm_backend(monkeypatch, tokenizer, lambda: types.SimpleNamespace(text="", logprobs=None))
     fmt = get_guard(fixture["guard"]).guard_format()
     backend.complete(fmt.build(case["text"]), max_new_tokens=fmt.max_new_tokens)
     assert len(sent) == len(expected_prompts(case))

@@ -14,7 +14,7 @@ import math
 import types
 
 import pytest
-from golden import FIXTURE_DIR, tokenizer_for
+from golden import FIXTURE_DIR, fake_vllm_backend, tokenizer_for
 
 from cgbench.models.backends.hf import HFBackend, prompt_ids, score_token_ids
 from cgbench.models.backends.vllm import TOP_LOGPROBS, _completion
@@ -132,30 +132,12 @@ def test_vllm_score_when_a_score_word_is_outside_the_top_logprobs():
 
 
 def test_vllm_asks_for_logprobs_and_the_formats_token_budget(monkeypatch):
-    import sys
-
-    from cgbench.models.backends.vllm import VLLMBackend
-
     guard = "llama-guard-3-8b"
     tokenizer = tokenizer_for(FIXTURE_DIR / f"{guard}.json")
     fmt = get_guard(guard).guard_format()
     unsafe, safe = score_token_ids(tokenizer, fmt.score_tokens)
-    asked = []
-
-    class Engine:
-        def get_tokenizer(self):
-            return tokenizer
-
-        def generate(self, requests, params, use_tqdm=False):
-            asked.append(params)
-            steps = [{unsafe: math.log(0.3), safe: math.log(0.7)}, {unsafe: 0.0}]
-            return [types.SimpleNamespace(outputs=[vllm_output("safe", steps)]) for _ in requests]
-
-    fake = types.ModuleType("vllm")
-    fake.SamplingParams = lambda **kwargs: kwargs
-    monkeypatch.setitem(sys.modules, "vllm", fake)
-    backend = VLLMBackend("unused")
-    backend._llm = Engine()
+    steps = [{unsafe: math.log(0.3), safe: math.log(0.7)}, {unsafe: 0.0}]
+    backend, _, asked = fake_vllm_backend(monkeypatch, tokenizer, lambda: vllm_output("safe", steps))
     (done,) = backend.complete(fmt.build(TEXT), max_new_tokens=fmt.max_new_tokens, score_tokens=fmt.score_tokens)
     assert done.score == pytest.approx(0.3)
     assert asked[0]["logprobs"] == TOP_LOGPROBS and asked[0]["temperature"] == 0.0
