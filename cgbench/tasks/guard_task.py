@@ -10,8 +10,9 @@
 - :func:`process_results` hands ``(label, pred)`` pairs to the scorer's aggregation helpers
   (:mod:`cgbench.harness.metrics`), named exactly as in ``metric_list``.
 
-The prompt format comes from lm-eval's ``--metadata``: ``{"prompt_format": "llama_guard",
-"format_options": {"variant": "8b"}}``; the default is ``instruct``.
+The prompt format comes from lm-eval's ``--metadata``: ``{"guard": "llama-guard-3-8b"}`` (a named guard's
+format and options) or ``{"prompt_format": "llama_guard", "format_options": {"render": "raw"}}``; the default
+is ``instruct``.
 
 lm-eval tokenizes each doc's prompt string itself, so user text cannot be kept apart from the template as the
 native backends do: a control-token spelling inside the user text (``<|eot_id|>``, ``<end_of_turn>``) is broken
