@@ -145,8 +145,9 @@ def test_vllm_asks_for_logprobs_and_the_formats_token_budget(monkeypatch):
 
 
 def test_llama_guard_budget_covers_the_verdict_and_every_category_code():
-    """Llama 3's pre-tokenizer splits ``S14,`` into ``S``, ``14``, ``,``: the verdict, its line break, three
-    tokens per code (no comma after the last) and the end-of-turn token fit the budget."""
+    """Llama 3's pre-tokenizer cuts ``S13,S14`` into ``S``, ``13``, ``,S``, ``14`` (digits in runs of up to three,
+    a letter run with one leading punctuation mark): at most three tokens per code, so the verdict, its line
+    break, every code and the end-of-turn token fit the budget."""
     for guard in ("llama-guard-3-1b", "llama-guard-3-8b"):
         fmt = get_guard(guard).guard_format()
         assert fmt.max_new_tokens >= 2 + 3 * len(fmt.codes) - 1 + 1
