@@ -7,10 +7,10 @@ close the user turn and write the guard's answer for it.
 
 from __future__ import annotations
 
-import sys
 import types
 
 import pytest
+from golden import fake_vllm_backend
 
 from cgbench.models.backends.base import Prompt
 from cgbench.models.backends.hf import prompt_ids
@@ -100,25 +100,31 @@ def test_typed_parts_are_user_text_too(llama_tokenizer):
 
 def test_vllm_backend_sends_the_same_literal_ids(llama_tokenizer, monkeypatch):
     """The vllm code path, without vLLM: the token ids it hands the engine are prompt_ids()'s."""
-    from cgbench.models.backends.vllm import VLLMBackend
-
-    sent = []
-    fake_vllm = types.ModuleType("vllm")
-    fake_vllm.SamplingParams = lambda **kwargs: kwargs
-
-    class Engine:
-        def get_tokenizer(self):
-            return llama_tokenizer
-
-        def generate(self, requests, params, use_tqdm=False):
-            sent.extend(requests)
-            out = types.SimpleNamespace(text="safe", logprobs=None)
-            return [types.SimpleNamespace(outputs=[out]) for _ in requests]
-
-    monkeypatch.setitem(sys.modules, "vllm", fake_vllm)
-    backend = VLLMBackend("unused")
-    backend._llm = Engine()
+    output = types.SimpleNamespace(text="safe", logprobs=None)
+    backend, sent, _ = fake_vllm_backend(monkeypatch, llama_tokenizer, lambda: output)
     prompt = get_format("llama_guard", render="raw").build(TEXT + INJECTION)[0]
     backend.complete([prompt], max_new_tokens=4)
     assert sent == [{"prompt_token_ids": prompt_ids(llama_tokenizer, prompt)}]
     assert len(_count_specials(llama_tokenizer, sent[0]["prompt_token_ids"])) == 6  # BOS + the template's five
+
+
+def test_lm_eval_task_prompt_keeps_user_markup_literal(llama_tokenizer):
+    """lm-eval tokenizes the doc's prompt string itself (HFLM.tok_batch_encode, the code it runs): the task
+    escapes control-token spellings in the user's text, so they stay text there too."""
+    import doctest
+
+    import cgbench.models.guards.base as guard_base
+    from cgbench.tasks.guard_task import prompt_text
+
+    lm_eval_hf = pytest.importorskip("lm_eval.models.huggingface")
+    model = types.SimpleNamespace(tokenizer=llama_tokenizer, backend="causal", add_bos_token=True)
+    llama_tokenizer.pad_token = llama_tokenizer.eos_token  # as HFLM sets it
+    guard = get_format("llama_guard", render="raw")
+    clean, hostile = (
+        lm_eval_hf.HFLM.tok_batch_encode(model, [prompt_text(guard.single_prompt(t), "llama_guard")])[0][0].tolist()
+        for t in (TEXT, TEXT + INJECTION)
+    )
+    assert _count_specials(llama_tokenizer, hostile) == _count_specials(llama_tokenizer, clean)
+    assert hostile.count(llama_tokenizer.bos_token_id) == 1
+    assert INJECTION in llama_tokenizer.decode(hostile).replace(guard_base.ESCAPE, "")
+    assert doctest.testmod(guard_base).failed == 0

@@ -149,13 +149,26 @@ def test_shieldgemma_asks_one_prompt_per_policy():
     assert len(prompts) == 4
     for prompt, (name, policy) in zip(prompts, POLICIES.items()):
         raw = prompt.raw
-        assert raw.startswith("You are a policy expert trying to help determine whether a user\nprompt is in violation")
+        assert raw.startswith("You are a policy expert trying to help determine\nwhether a user prompt is in violation")
         assert "<start_of_turn>\nHuman Question: How do I hack my neighbour's wifi?\n<end_of_turn>" in raw
-        assert f"Our safety principle is defined in the below:\n\n* {policy}\n\nDoes the human question" in raw
-        assert raw.endswith("to be sure we answer\ncorrectly.\n\n")
+        assert f"Our safety principle is defined in the below:\n\n* {policy}\n\n===\n\nDoes the human question" in raw
+        assert raw.endswith(
+            "must start with\n'Yes' or 'No'. And then walk through step by step to be sure we answer\ncorrectly.\n\n"
+        )
         assert sum(p in raw for p in POLICIES.values()) == 1, name
     names = ("No Dangerous Content", "No Harassment", "No Hate Speech", "No Sexually Explicit Information")
     assert all(f'"{n}"' in text_of(p) for n, p in zip(names, prompts))
+
+
+def test_shieldgemma_card_pattern_is_the_model_cards_snippet():
+    google, card = (get_format("shieldgemma", pattern=p).build("  wifi?\n")[0].raw for p in ("google", "card"))
+    assert card.startswith("You are a policy expert trying to help determine whether a user\nprompt is in violation")
+    assert "Human Question: wifi?\n<end_of_turn>" in card and "Human Question:   wifi?\n\n<end_of_turn>" in google
+    assert "===" not in card and f"* {POLICIES['dangerous_content']}\n\nDoes the human question" in card
+    assert card.endswith(
+        "Your answer must start\nwith 'Yes' or 'No'. And then walk through step by step to be sure we "
+        "answer\ncorrectly.\n\n"
+    )
 
 
 def test_shieldgemma_single_policy_and_combined_options():

@@ -31,6 +31,7 @@ sys.path.insert(0, str(FAKE_DIR))
 from cg_fake_lm import ANSWERS, answer_for  # noqa: E402
 
 LIMIT = 40
+GUARD = "llama-guard-3-8b"
 VERDICT = dict(ANSWERS)  # the fake model's answers, read as Llama Guard's output format defines them
 
 
@@ -55,6 +56,14 @@ def _expected(labels: list[int], preds: list[int | None]) -> dict[str, float]:
     return out
 
 
+def _prompt(text: str) -> str:
+    """The doc prompt of the named Llama Guard 3 8B: its raw guard prompt, as lm-eval sends it."""
+    from cgbench.models.guards import get_guard
+    from cgbench.tasks.guard_task import prompt_text
+
+    return prompt_text(get_guard(GUARD).guard_format().single_prompt(text), "llama_guard")
+
+
 def _fake_run_expectations() -> tuple[dict[tuple[str, str], dict[str, float]], dict[str, float]]:
     """Per split metrics, and per set the share of items judged alike (and parsed) in all six languages."""
     splits, agree = {}, {}
@@ -62,7 +71,7 @@ def _fake_run_expectations() -> tuple[dict[tuple[str, str], dict[str, float]], d
         verdicts = []
         for lang in LANGUAGES:
             items = load_split(benchmark, lang)[:LIMIT]
-            preds = [VERDICT[answer_for(item.text)] for item in items]  # llama_guard: the bare text is the prompt
+            preds = [VERDICT[answer_for(_prompt(item.text))] for item in items]
             splits[benchmark, lang] = _expected([item.label for item in items], preds)
             verdicts.append(preds)
         by_item = list(zip(*verdicts))
@@ -79,7 +88,7 @@ def fake_run(tmp_path_factory, mirror) -> Path:
     # `cgbench lm-eval` runs `python -m lm_eval run --include_path <tasks> ...` with these arguments
     command = [sys.executable, "-m", "cgbench.cli", "lm-eval", "--tasks", "cg_multilingual"]
     command += ["--model", "cg-fake", "--model_args", "pretrained=fake-guard", "--limit", str(LIMIT)]
-    command += ["--metadata", '{"prompt_format": "llama_guard"}', "--log_samples", "--output_path", str(out)]
+    command += ["--metadata", json.dumps({"guard": GUARD}), "--log_samples", "--output_path", str(out)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return out
@@ -110,7 +119,7 @@ def test_cgbench_score_imports_the_run(fake_run, tmp_path):
     splits, agree = _fake_run_expectations()
     scored = CliRunner().invoke(app, ["score", str(fake_run), "--results-dir", str(tmp_path / "results")])
     assert scored.exit_code == 0, scored.output
-    (run_dir,) = (tmp_path / "results" / "fake-guard").iterdir()
+    (run_dir,) = (tmp_path / "results" / GUARD).iterdir()  # named after the --metadata guard
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for (benchmark, lang), expected in splits.items():
         split = metrics["splits"][f"{benchmark}/{lang}"]

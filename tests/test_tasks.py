@@ -89,9 +89,13 @@ def test_load_docs_accepts_lm_eval_keywords_and_renders_formats():
     assert default[0]["prompt_format"] == "instruct"
     assert items[0].text in default[0]["prompt"] and default[0]["prompt"] != items[0].text
 
-    gemma = load_docs(benchmark="toxicchat", lang="ja", prompt_format="shieldgemma")["test"]
-    assert json.loads(gemma[0]["format_options"]) == {"policy": "combined"}
-    assert "No Hate Speech" in gemma[0]["prompt"] and "No Harassment" in gemma[0]["prompt"]
+    gemma = load_docs(
+        benchmark="toxicchat", lang="ja", prompt_format="shieldgemma", format_options={"policy": "combined"}
+    )
+    assert json.loads(gemma["test"][0]["format_options"]) == {"policy": "combined"}
+    assert "No Hate Speech" in gemma["test"][0]["prompt"] and "No Harassment" in gemma["test"][0]["prompt"]
+    with pytest.raises(ValueError, match="builds 4 prompts per item.*'combined'"):  # never a silent switch
+        load_docs(benchmark="toxicchat", lang="ja", guard="shieldgemma-2b")
 
     guard = load_docs(benchmark="toxicchat", lang="ja", guard="llama-guard-3-1b")["test"]
     assert guard[0]["prompt"].startswith("<|start_header_id|>user") and "S14" not in guard[0]["prompt"]
@@ -148,3 +152,21 @@ def test_cli_tasks_path_and_lm_eval_arguments():
 
     refused = CliRunner().invoke(app, ["lm-eval", "--include_path", "mine", "--tasks", "x"])
     assert refused.exit_code == 2 and "fills in --include_path" in refused.output
+
+
+def test_task_refuses_a_chat_template_the_format_cannot_take():
+    """lm-eval's own request building: a raw guard prompt under --apply_chat_template, or a message format that
+    the chat template cannot render exactly, stops with the reason; the right setting builds requests."""
+    loaded = _task_manager(tasks_path(), guard="llama-guard-3-8b").load(["cg_simple_safety_tests_en"])
+    task = loaded["tasks"]["cg_simple_safety_tests_en"]
+    with pytest.raises(ValueError, match="run it without --apply_chat_template"):
+        task.build_all_requests(apply_chat_template=True, limit=2)
+    task.build_all_requests(apply_chat_template=False, limit=2)
+    assert len(task.instances) == 2 and "<|eot_id|><|start_header_id|>assistant" in task.instances[0].args[0]
+
+    bare = _task_manager(tasks_path(), prompt_format="llama_guard").load(["cg_simple_safety_tests_en"])
+    with pytest.raises(ValueError, match="second BOS"):
+        bare["tasks"]["cg_simple_safety_tests_en"].build_all_requests(apply_chat_template=True, limit=2)
+    instruct = _task_manager(tasks_path()).load(["cg_simple_safety_tests_en"])["tasks"]["cg_simple_safety_tests_en"]
+    with pytest.raises(ValueError, match="add --apply_chat_template"):
+        instruct.build_all_requests(apply_chat_template=False, limit=2)

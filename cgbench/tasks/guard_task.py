@@ -5,11 +5,18 @@
 - :func:`generation_kwargs` gives greedy decoding with the format's token budget (set by
   :class:`cgbench.tasks.task_class.GuardTask`);
 - :func:`parse_outputs` is the filter: the format's parser turns each raw output into 1, 0 or None;
+- :func:`check_chat_template` refuses a format and ``--apply_chat_template`` combination that cannot send the
+  model its exact prompt (:class:`cgbench.tasks.task_class.GuardTask` calls it before building requests);
 - :func:`process_results` hands ``(label, pred)`` pairs to the scorer's aggregation helpers
   (:mod:`cgbench.harness.metrics`), named exactly as in ``metric_list``.
 
-The prompt format comes from lm-eval's ``--metadata``: ``{"prompt_format": "llama_guard",
-"format_options": {"variant": "8b"}}``; the default is ``instruct``.
+The prompt format comes from lm-eval's ``--metadata``: ``{"guard": "llama-guard-3-8b"}`` (a named guard's
+format and options) or ``{"prompt_format": "llama_guard", "format_options": {"render": "raw"}}``; the default
+is ``instruct``.
+
+lm-eval tokenizes each doc's prompt string itself, so user text cannot be kept apart from the template as the
+native backends do: a control-token spelling inside the user text (``<|eot_id|>``, ``<end_of_turn>``) is broken
+with a zero-width space (:func:`cgbench.models.guards.base.escape_controls`) so that it stays text.
 """
 
 from __future__ import annotations
@@ -20,15 +27,12 @@ from typing import Any
 from cgbench.benchmarks import get_benchmark, load_split
 from cgbench.harness.lmeval_import import cached_format, doc_verdict
 from cgbench.models.guards import get_guard
-from cgbench.models.guards.base import GuardFormat, Prompt
+from cgbench.models.guards.base import GuardFormat, Prompt, escape_controls
 
 DEFAULT_FORMAT = "instruct"
 FILTER_NAME = "verdict"  # results are keyed "<metric>,verdict"
 TWO_CLASS_METRICS = ("f1", "macro_f1", "precision", "recall", "fpr", "parse_fail")
 ONE_CLASS_METRICS = ("f1", "precision", "recall", "parse_fail")  # macro-F1 and FPR need safe items
-
-# lm-eval sends one prompt per doc: formats that ask several questions per item get their one-prompt option.
-SINGLE_PROMPT_OPTIONS: dict[str, dict[str, str]] = {"shieldgemma": {"policy": "combined"}}
 
 
 def metric_names(benchmark: str) -> tuple[str, ...]:
@@ -37,7 +41,7 @@ def metric_names(benchmark: str) -> tuple[str, ...]:
 
 
 def format_choice(metadata: dict[str, Any] | None) -> tuple[str, dict[str, str]]:
-    """(format name, options) from a task's metadata, with the single-prompt defaults filled in.
+    """(format name, options) from a task's metadata.
 
     ``prompt_format`` and ``format_options`` choose directly; ``guard`` (a name of the guard registry)
     brings its format and options; neither gives ``instruct``.
@@ -52,8 +56,7 @@ def format_choice(metadata: dict[str, Any] | None) -> tuple[str, dict[str, str]]
     if not name and metadata.get("guard"):
         spec = get_guard(str(metadata["guard"]))
         name, options = spec.guard_format().name, {**spec.format_options, **options}
-    name = str(name or DEFAULT_FORMAT)
-    return name, {**SINGLE_PROMPT_OPTIONS.get(name, {}), **{k: str(v) for k, v in options.items()}}
+    return str(name or DEFAULT_FORMAT), {k: str(v) for k, v in options.items()}
 
 
 def guard_format(name: str, options: dict[str, str]) -> GuardFormat:
@@ -62,20 +65,46 @@ def guard_format(name: str, options: dict[str, str]) -> GuardFormat:
 
 
 def prompt_text(prompt: Prompt, format_name: str) -> str:
-    """The one string lm-eval sends: a raw prompt as is, or the content of a single user turn.
+    """The one string lm-eval sends: a raw prompt as is, or the content of a single user turn; control-token
+    spellings in the user's text are escaped (:func:`escape_controls`).
 
     A user turn is wrapped by the model's chat template under ``--apply_chat_template``; a raw prompt is
-    meant to be sent without it.
+    meant to be sent without it (:func:`check_chat_template`).
     """
     if prompt.raw is not None:
-        return prompt.raw
+        return escape_controls(prompt.raw, prompt.literal)
     messages = prompt.messages or ()
     if len(messages) != 1 or messages[0].get("role") != "user" or not isinstance(messages[0].get("content"), str):
         raise ValueError(
             f"format {format_name!r} builds {len(messages)} message(s) or non-text content; lm-eval sends one "
             "user turn of plain text. Choose the format's raw rendering in format_options, if it has one."
         )
-    return messages[0]["content"]
+    return escape_controls(messages[0]["content"])
+
+
+def check_chat_template(fmt: GuardFormat, apply_chat_template: bool) -> None:
+    """Refuse a run whose prompts the model would not receive exactly: a raw prompt (the whole guard prompt,
+    its control tokens included) under ``--apply_chat_template``, a message prompt without it, or a format whose
+    message prompt the model's chat template does not render exactly under lm-eval."""
+    raw = fmt.single_prompt("x").raw is not None
+    options = json.dumps(fmt.options)
+    if raw and apply_chat_template:
+        raise ValueError(
+            f"format {fmt.name!r} {options} builds the whole guard prompt as text (its own control tokens and "
+            "BOS policy): run it without --apply_chat_template, and with add_bos_token=True in --model_args for hf"
+        )
+    if not raw and not apply_chat_template:
+        raise ValueError(
+            f"format {fmt.name!r} {options} sends a chat message for the model's own chat template: "
+            "add --apply_chat_template"
+        )
+    problem = None if raw else fmt.chat_template_problem()
+    if problem:
+        raise ValueError(
+            f"format {fmt.name!r} {options} cannot give the model its exact prompt under lm-eval: {problem}. "
+            'Use its raw rendering without --apply_chat_template (format_options {"render": "raw"}, as the '
+            "named guards do)"
+        )
 
 
 def load_docs(benchmark: str, lang: str, **kwargs: Any):

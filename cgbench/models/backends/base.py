@@ -33,6 +33,19 @@ class Prompt:
         return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
 
 
+def literal_spans(text: str, literal: Sequence[str]) -> list[tuple[int, int]]:
+    """Where each literal text (or, as templates strip it, its stripped form) sits in ``text``, in order."""
+    spans, start = [], 0
+    for piece in literal:
+        for candidate in (piece, piece.strip()):
+            at = text.find(candidate, start) if candidate else -1
+            if at >= 0:
+                spans.append((at, at + len(candidate)))
+                start = at + len(candidate)
+                break
+    return spans
+
+
 class BackendError(RuntimeError):
     """A backend could not produce completions (server gave up, model missing, bad options)."""
 

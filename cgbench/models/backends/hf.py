@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cgbench.models.backends.base import BackendError, Completion, Prompt
+from cgbench.models.backends.base import BackendError, Completion, Prompt, literal_spans
 from cgbench.models.backends.prefix import PrefillStats, SharedPrefix, as_set, common_prefix, suffix_layout
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -67,9 +67,10 @@ def _message_texts(messages: Sequence[dict[str, Any]]) -> list[str]:
 
 def literal_ids(tokenizer: Any, text: str, literal: Sequence[str], *, add_special_tokens: bool) -> list[int]:
     """``text`` tokenized as usual, except that special-token strings inside the ``literal`` spans stay text."""
-    specials = sorted(set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})),
-                      key=len, reverse=True)
-    hostile = _hostile_specials(text, _spans(text, literal), [s for s in specials if s])
+    specials = sorted(
+        set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})), key=len, reverse=True
+    )
+    hostile = _hostile_specials(text, literal_spans(text, literal), [s for s in specials if s])
     if not hostile:  # the common case: exactly the usual tokenization
         return tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"]
     ids = tokenizer("", add_special_tokens=add_special_tokens)["input_ids"]  # BOS (and nothing else) if any
@@ -82,19 +83,6 @@ def literal_ids(tokenizer: Any, text: str, literal: Sequence[str], *, add_specia
         cursor = end
     ids += tokenizer(text[cursor:], add_special_tokens=False)["input_ids"] if cursor < len(text) else []
     return ids + eos
-
-
-def _spans(text: str, literal: Sequence[str]) -> list[tuple[int, int]]:
-    """Where each literal text (or, as templates strip it, its stripped form) sits in ``text``, in order."""
-    spans, start = [], 0
-    for piece in literal:
-        for candidate in (piece, piece.strip()):
-            at = text.find(candidate, start) if candidate else -1
-            if at >= 0:
-                spans.append((at, at + len(candidate)))
-                start = at + len(candidate)
-                break
-    return spans
 
 
 def _hostile_specials(text: str, spans: list[tuple[int, int]], specials: list[str]) -> list[tuple[int, int]]:

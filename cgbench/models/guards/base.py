@@ -9,15 +9,39 @@ Raw prompts (``Prompt.raw``) carry no BOS token: the backend's tokenizer adds it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import ClassVar
 
 from cgbench.benchmarks.registry import unknown_name
-from cgbench.models.backends.base import Prompt
+from cgbench.models.backends.base import Prompt, literal_spans
 
-__all__ = ["GuardFormat", "Label", "Prompt", "Verdict", "unknown_name"]
+__all__ = ["GuardFormat", "Label", "Prompt", "Verdict", "escape_controls", "unknown_name"]
+
+# the control-token spellings of the guard families' tokenizers: Llama 3 / Qwen / Phi ``<|...|>``, Gemma
+# ``<start_of_turn>``, ``<bos>``..., Llama 2 / Mistral ``<s>``, ``</s>``, ``[INST]``, ``[/INST]``
+CONTROL_TOKEN = re.compile(
+    r"<\|[^<>|\s]{1,64}\|>|</?s>|<(?:bos|eos|pad|unk|mask|start_of_turn|end_of_turn)>|\[/?INST\]"
+)
+ESCAPE = "\u200b"  # zero-width space: after a token's first character, the spelling no longer matches it
+
+
+def escape_controls(text: str, literal: Sequence[str] | None = None) -> str:
+    """``text`` with every control-token spelling inside the ``literal`` spans (all of it when None) broken
+    by a zero-width space, for harnesses that tokenize the prompt string themselves (lm-eval).
+
+    >>> escape_controls("<|eot_id|>hi<|eot_id|>", ["hi<|eot_id|>"])
+    '<|eot_id|>hi<\u200b|eot_id|>'
+    """
+    spans = [(0, len(text))] if literal is None else literal_spans(text, literal)
+    out, cursor = [], 0
+    for begin, end in spans:
+        for match in CONTROL_TOKEN.finditer(text, begin, end):
+            out += [text[cursor : match.start() + 1], ESCAPE]
+            cursor = match.start() + 1
+    return "".join(out) + text[cursor:]
 
 
 class Label(IntEnum):
@@ -78,13 +102,18 @@ class GuardFormat:
         if len(prompts) != 1:
             raise ValueError(
                 f"format {self.name!r} builds {len(prompts)} prompts per item with options {self.options}; "
-                "a single-prompt harness needs one (see the format's options)"
+                f"a single-prompt harness needs one: choose it with the format's options {self.choices}"
             )
         return prompts[0]
 
     def parse(self, output: str) -> Verdict:
         """Read one raw model output."""
         raise NotImplementedError
+
+    def chat_template_problem(self) -> str | None:
+        """Why a generic harness that wraps this format's message prompt in the model's chat template (lm-eval's
+        ``--apply_chat_template``) would not send the model the exact prompt; None when it would."""
+        return None
 
     def stop_rule(self) -> Callable[[str], bool] | None:
         """A rule that is true of a partial output once more tokens cannot change its parsed verdict (pred and
