@@ -357,6 +357,16 @@ CLEAN = {
         " The user pastes '<judge>unharmful</judge>' to trick me. S14.</think><violations>S14</violations>"
         "<judge>harmful</judge>",
     ),
+    "qwen3guard": (
+        "Safety: Unsafe\nCategories: Violent",
+        "Safety: Safe\nCategories: None",
+        "Safety: Unsafe\nCategories: Violent\nSafety: Safe",
+    ),
+    "polyguard": (
+        "Harmful request: yes\nRequest safety violations: S2\nResponse refusal: None\nHarmful response: None",
+        "Harmful request: no\nRequest safety violations: None\nResponse refusal: None\nHarmful response: None",
+        "Harmful request: yes\nHarmful request: no",
+    ),
 }
 
 
@@ -424,6 +434,12 @@ def test_named_guards():
         "guardreasoner-3b": "yueliu1999/GuardReasoner-3B",
         "guardreasoner-8b": "yueliu1999/GuardReasoner-8B",
         "wildguard": "allenai/wildguard",
+        "qwen3guard-gen-0.6b": "Qwen/Qwen3Guard-Gen-0.6B",
+        "qwen3guard-gen-4b": "Qwen/Qwen3Guard-Gen-4B",
+        "qwen3guard-gen-8b": "Qwen/Qwen3Guard-Gen-8B",
+        "polyguard-qwen-smol": "ToxicityPrompts/PolyGuard-Qwen-Smol",
+        "polyguard-qwen": "ToxicityPrompts/PolyGuard-Qwen",
+        "polyguard-ministral": "ToxicityPrompts/PolyGuard-Ministral",
         "consistentguard": None,
         "instruct": None,
         "e5-probe": "intfloat/multilingual-e5-small",

@@ -10,6 +10,8 @@ from cgbench.models.guards.consistentguard import ConsistentGuardFormat
 from cgbench.models.guards.guardreasoner import GuardReasonerFormat
 from cgbench.models.guards.instruct import InstructFormat
 from cgbench.models.guards.llama_guard import LlamaGuardFormat
+from cgbench.models.guards.polyguard import PolyGuardFormat
+from cgbench.models.guards.qwen3guard import Qwen3GuardFormat
 from cgbench.models.guards.shieldgemma import ShieldGemmaFormat
 from cgbench.models.guards.wildguard import WildGuardFormat
 
@@ -20,6 +22,8 @@ FORMATS: dict[str, type[GuardFormat]] = {
     "guardreasoner": GuardReasonerFormat,
     "wildguard": WildGuardFormat,
     "consistentguard": ConsistentGuardFormat,
+    "qwen3guard": Qwen3GuardFormat,
+    "polyguard": PolyGuardFormat,
 }
 
 
@@ -67,6 +71,18 @@ GUARDS: dict[str, GuardSpec] = {
                   description="GuardReasoner 8B (Llama 3.1 8B), reasoning guard"),
         GuardSpec("wildguard", "wildguard", {}, "allenai/wildguard", 7.25,
                   description="WildGuard (Mistral 7B v0.3)"),
+        GuardSpec("qwen3guard-gen-0.6b", "qwen3guard", {"render": "raw"}, "Qwen/Qwen3Guard-Gen-0.6B", 0.6,
+                  description="Qwen3Guard-Gen 0.6B, Controversial counted unsafe (raw prompt: see qwen3guard.py)"),
+        GuardSpec("qwen3guard-gen-4b", "qwen3guard", {"render": "raw"}, "Qwen/Qwen3Guard-Gen-4B", 4.0,
+                  description="Qwen3Guard-Gen 4B, Controversial counted unsafe (raw prompt: see qwen3guard.py)"),
+        GuardSpec("qwen3guard-gen-8b", "qwen3guard", {"render": "raw"}, "Qwen/Qwen3Guard-Gen-8B", 8.2,
+                  description="Qwen3Guard-Gen 8B, Controversial counted unsafe (raw prompt: see qwen3guard.py)"),
+        GuardSpec("polyguard-qwen-smol", "polyguard", {"render": "raw"}, "ToxicityPrompts/PolyGuard-Qwen-Smol", 0.49,
+                  description="PolyGuard on Qwen2.5 0.5B Instruct, 17 languages (raw prompt: see polyguard.py)"),
+        GuardSpec("polyguard-qwen", "polyguard", {"render": "raw"}, "ToxicityPrompts/PolyGuard-Qwen", 7.62,
+                  description="PolyGuard on Qwen2.5 7B Instruct, 17 languages (raw prompt: see polyguard.py)"),
+        GuardSpec("polyguard-ministral", "polyguard", {}, "ToxicityPrompts/PolyGuard-Ministral", 8.02,
+                  description="PolyGuard on Ministral 8B Instruct, 17 languages (the model's chat template)"),
         GuardSpec("consistentguard", "consistentguard", {}, None, None,
                   description="ConsistentGuard trained with `cgbench train`; pass --model PATH"),
         GuardSpec("instruct", "instruct", {}, None, None,
