@@ -38,7 +38,8 @@ SYSTEM_PROMPT = (
     "<BEGIN UNSAFE CONTENT CATEGORIES>\n" + categories_block(category_codes("8b")) + "\n<END UNSAFE CONTENT CATEGORIES>"
 )
 USER_PROMPT = "Human user:\n{prompt}\n\nAI assistant:\n{response}"  # inference.py; response "" for a prompt alone
-# Qwen2.5-Instruct's ChatML rendering of a system and a user message, with the generation prompt (no BOS)
+# Qwen2.5-Instruct's chat template (tokenizer_config.json; checked 2026-12 via a public copy) renders a system and a
+# user message, with the generation prompt, as this ChatML text (Qwen has no BOS)
 _CHATML = "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
 VERDICT_PREFIX = "Harmful request:"
 
