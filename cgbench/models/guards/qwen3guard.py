@@ -24,6 +24,11 @@ Options:
 
 The score is P(`` Unsafe``) over `` Unsafe`` and `` Safe`` (single tokens in the Qwen vocabulary): the third
 verdict, Controversial, has no single token and is left out of the score (it decides the verdict only).
+
+The authors call ``apply_chat_template`` without ``add_generation_prompt``: the template writes the assistant
+turn (and the empty thinking block) itself. The hf and vllm backends pass ``add_generation_prompt=True``; whether
+the template then writes a second assistant header could not be checked offline (the jinja file was not
+reachable), so ``render=messages`` is unverified on that point and the named guards use ``raw``.
 """
 
 from __future__ import annotations
