@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from cgbench.models.guards.base import GuardFormat, Label, Prompt, Verdict, complete_lines
 from cgbench.models.guards.llama_guard import categories_block, category_codes, violation_codes
+from cgbench.models.guards.prefilled import PrefilledVerdictFormat
 
 # inference.py's SYSTEM_PROMPT: WildGuard's task sentence, then the Llama Guard 3 categories S1-S14.
 SYSTEM_PROMPT = (
@@ -61,46 +61,25 @@ def polyguard_chatml(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class PolyGuardFormat(GuardFormat):
+class PolyGuardFormat(PrefilledVerdictFormat):
+    """``Harmful request: yes|no`` on the first line (the value as the authors compare it: stripped, lower case
+    ``yes``); if yes, the S-codes of a ``Request safety violations:`` second line."""
+
     name: str = "polyguard"
     max_new_tokens: int = 100  # inference.py; the two request lines naming all 14 codes take about 55 tokens
     score_tokens: tuple[str, str] | None = (" yes", " no")
 
-    choices: ClassVar[dict[str, tuple[str, ...]]] = {"render": ("messages", "raw")}
+    verdict_prefix: ClassVar[str] = VERDICT_PREFIX
+    verdict_line: ClassVar[re.Pattern[str]] = _REQUEST
+    safe_word: ClassVar[str] = "no"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.option("render") == "messages":  # the first generated token is ``Harm``, not the verdict
-            object.__setattr__(self, "score_tokens", None)
+    def raw_text(self, text: str) -> str:
+        return polyguard_chatml(text)
 
-    @property
-    def prefix(self) -> str:
-        return VERDICT_PREFIX if self.option("render") == "raw" else ""
+    def messages(self, text: str) -> tuple[dict[str, str], ...]:
+        return polyguard_messages(text)
 
-    def build(self, text: str) -> list[Prompt]:
-        if self.option("render") == "raw":
-            return [Prompt(raw=polyguard_chatml(text) + VERDICT_PREFIX, literal=(text,))]
-        return [Prompt(messages=polyguard_messages(text))]
-
-    def parse(self, output: str) -> Verdict:
-        """First line ``Harmful request: yes|no`` (the value as the authors compare it: stripped, lower case
-        ``yes``); if yes, the S-codes of a ``Request safety violations:`` second line. Anything else fails."""
-        lines = [line.strip() for line in (self.prefix + output).strip().splitlines() if line.strip()]
-        verdict = _REQUEST.fullmatch(lines[0]) if lines else None
-        if verdict is None:
-            return Verdict(None)
-        if verdict.group(1) == "no":
-            return Verdict(Label.SAFE)
-        codes = lines[1].removeprefix(_VIOLATIONS) if len(lines) > 1 and lines[1].startswith(_VIOLATIONS) else ""
-        return Verdict(Label.UNSAFE, violation_codes(codes, category_codes("8b")))
-
-    def stop_rule(self):
-        return self.settled
-
-    def settled(self, output: str) -> bool:
-        """The request line is complete and is not ``yes``, or the line after a ``yes`` is complete."""
-        lines = complete_lines(self.prefix + output)
-        if not lines:
-            return False
-        verdict = _REQUEST.fullmatch(lines[0])
-        return verdict is None or verdict.group(1) == "no" or len(lines) >= 2
+    def violations(self, line: str) -> tuple[str, ...]:
+        if not line.startswith(_VIOLATIONS):
+            return ()
+        return violation_codes(line.removeprefix(_VIOLATIONS), category_codes("8b"))

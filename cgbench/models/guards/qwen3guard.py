@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from cgbench.models.guards.base import GuardFormat, Label, Prompt, Verdict, complete_lines
+from cgbench.models.guards.base import Label
+from cgbench.models.guards.prefilled import PrefilledVerdictFormat
 
 # The prompt-moderation categories in the template's order; the output names them the same way.
 CATEGORIES: tuple[str, ...] = (
@@ -93,60 +94,32 @@ def qwen3guard_prompt(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Qwen3GuardFormat(GuardFormat):
+class Qwen3GuardFormat(PrefilledVerdictFormat):
     name: str = "qwen3guard"
     max_new_tokens: int = 128  # the authors' budget; the longest answer (all nine categories) is about 45 tokens
     score_tokens: tuple[str, str] | None = (" Unsafe", " Safe")
 
+    verdict_prefix: ClassVar[str] = VERDICT_PREFIX
+    verdict_line: ClassVar[re.Pattern[str]] = _SAFETY
+    safe_word: ClassVar[str] = "Safe"
     choices: ClassVar[dict[str, tuple[str, ...]]] = {
         "controversial": ("unsafe", "safe"),
         "render": ("messages", "raw"),
     }
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.option("render") == "messages":  # the first generated token is ``Safety``, not the verdict
-            object.__setattr__(self, "score_tokens", None)
+    def raw_text(self, text: str) -> str:
+        return qwen3guard_prompt(text)
 
-    @property
-    def prefix(self) -> str:
-        """The part of the answer the raw prompt already holds."""
-        return VERDICT_PREFIX if self.option("render") == "raw" else ""
+    def messages(self, text: str) -> tuple[dict[str, Any], ...]:
+        return ({"role": "user", "content": text},)
 
-    def build(self, text: str) -> list[Prompt]:
-        if self.option("render") == "raw":
-            return [Prompt(raw=qwen3guard_prompt(text) + VERDICT_PREFIX, literal=(text,))]
-        return [Prompt(messages=({"role": "user", "content": text},))]
+    def label(self, word: str) -> Label:
+        """Unsafe, or Controversial counted as the ``controversial`` option says."""
+        return Label.UNSAFE if word == "Unsafe" or self.option("controversial") == "unsafe" else Label.SAFE
 
-    def parse(self, output: str) -> Verdict:
-        """First line ``Safety: Safe|Unsafe|Controversial`` exactly (the official pattern, on the line the template
-        asks for); categories from a ``Categories:`` second line. Anything else is a parse failure."""
-        lines = [line.strip() for line in (self.prefix + output).strip().splitlines() if line.strip()]
-        verdict = _SAFETY.fullmatch(lines[0]) if lines else None
-        if verdict is None:
-            return Verdict(None)
-        word = verdict.group(1)
-        if word == "Safe":
-            return Verdict(Label.SAFE)
-        codes = _categories(lines[1]) if len(lines) > 1 else ()
-        unsafe = word == "Unsafe" or self.option("controversial") == "unsafe"
-        return Verdict(Label.UNSAFE if unsafe else Label.SAFE, codes)
-
-    def stop_rule(self):
-        return self.settled
-
-    def settled(self, output: str) -> bool:
-        """The verdict line is complete and says Safe (or is off-format), or the categories line is complete."""
-        lines = complete_lines(self.prefix + output)
-        if not lines:
-            return False
-        verdict = _SAFETY.fullmatch(lines[0])
-        return verdict is None or verdict.group(1) == "Safe" or len(lines) >= 2
-
-
-def _categories(line: str) -> tuple[str, ...]:
-    """The known category names on a ``Categories:`` line, in order, without repeats (``None`` gives none)."""
-    if not line.startswith("Categories:"):
-        return ()
-    names = _CATEGORY.findall(line[len("Categories:") :])
-    return tuple(dict.fromkeys(name for name in names if name != "None"))
+    def violations(self, line: str) -> tuple[str, ...]:
+        """The known category names on a ``Categories:`` line, in order, without repeats (``None`` names none)."""
+        if not line.startswith("Categories:"):
+            return ()
+        names = _CATEGORY.findall(line.removeprefix("Categories:"))
+        return tuple(dict.fromkeys(name for name in names if name != "None"))
