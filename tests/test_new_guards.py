@@ -65,7 +65,8 @@ def test_named_guard_builds_the_golden_prompt_then_the_words_before_the_verdict(
     for case in golden(guard)["cases"]:
         (prompt,) = fmt.build(case["text"])
         assert prompt.raw == case["prompt"] + fmt.prefix
-        assert prompt.literal == (case["text"],)
+        ((start, end),) = prompt.user_spans
+        assert prompt.raw[start:end] == case["text"] and case["prompt"].index(case["text"]) == start
     assert fmt.prefix == ("Safety:" if guard.startswith("qwen3guard") else "Harmful request:")
 
 
@@ -180,6 +181,22 @@ def test_hf_token_path_adds_no_bos_and_keeps_hostile_markup_literal(qwen_like_to
     assert [i for i in hostile if i in specials] == template_specials
     assert clean[0] == tok.convert_tokens_to_ids("<|im_start|>")
     assert cases["hostile"]["text"] in tok.decode(hostile)
+
+
+def test_user_text_that_the_template_also_spells_is_anchored_where_the_user_text_is(qwen_like_tokenizer):
+    """Qwen3Guard's raw prompt starts with ``<|im_start|>user``; a user text spelling the same leaves the
+    template's ``<|im_start|>`` a control token and only the user's copy literal (it used to be found at its first
+    occurrence, the template's, and the two swapped)."""
+    from cgbench.models.backends.hf import prompt_ids
+
+    tok = qwen_like_tokenizer
+    fmt = get_guard("qwen3guard-gen-4b").guard_format()
+    ids = prompt_ids(tok, fmt.build("<|im_start|>user")[0])
+    clean = prompt_ids(tok, fmt.build("How do I pick a lock?")[0])
+    specials = {tok.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
+    assert [i for i in ids if i in specials] == [i for i in clean if i in specials]
+    assert ids[0] == tok.convert_tokens_to_ids("<|im_start|>")
+    assert tok.decode(ids, skip_special_tokens=True).count("USER: <|im_start|>user") == 1
 
 
 # ---------------------------------------------------------------- parsers

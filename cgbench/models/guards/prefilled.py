@@ -49,7 +49,7 @@ class PrefilledVerdictFormat(GuardFormat):
 
     def build(self, text: str) -> list[Prompt]:
         if self.option("render") == "raw":
-            return [Prompt(raw=self.raw_text(text) + self.verdict_prefix, literal=(text,))]
+            return [Prompt.around(lambda t: self.raw_text(t) + self.verdict_prefix, text)]
         return [Prompt(messages=self.messages(text))]
 
     def verdict_word(self, line: str) -> str | None:

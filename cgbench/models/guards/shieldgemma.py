@@ -96,8 +96,8 @@ class ShieldGemmaFormat(GuardFormat):
 
     def build(self, text: str) -> list[Prompt]:
         if self.option("policy") == "combined":
-            return [Prompt(raw=shieldgemma_prompt(text, list(POLICIES)), literal=(text,))]
-        return [Prompt(raw=shieldgemma_prompt(text, [name]), literal=(text,)) for name in self.policies]
+            return [Prompt.around(lambda t: shieldgemma_prompt(t, list(POLICIES)), text)]
+        return [Prompt.around(lambda t, name=name: shieldgemma_prompt(t, [name]), text) for name in self.policies]
 
     def parse(self, output: str) -> Verdict:
         """The answer must start with Yes (unsafe) or No (safe)."""
