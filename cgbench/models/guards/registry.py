@@ -10,6 +10,7 @@ from cgbench.models.guards.consistentguard import ConsistentGuardFormat
 from cgbench.models.guards.guardreasoner import GuardReasonerFormat
 from cgbench.models.guards.instruct import InstructFormat
 from cgbench.models.guards.llama_guard import LlamaGuardFormat
+from cgbench.models.guards.llama_guard_4 import LlamaGuard4Format
 from cgbench.models.guards.polyguard import PolyGuardFormat
 from cgbench.models.guards.qwen3guard import Qwen3GuardFormat
 from cgbench.models.guards.shieldgemma import ShieldGemmaFormat
@@ -18,6 +19,7 @@ from cgbench.models.guards.wildguard import WildGuardFormat
 FORMATS: dict[str, type[GuardFormat]] = {
     "instruct": InstructFormat,
     "llama_guard": LlamaGuardFormat,
+    "llama_guard_4": LlamaGuard4Format,
     "shieldgemma": ShieldGemmaFormat,
     "guardreasoner": GuardReasonerFormat,
     "wildguard": WildGuardFormat,
@@ -59,6 +61,8 @@ GUARDS: dict[str, GuardSpec] = {
                   1.5, description="Llama Guard 3 1B, categories S1-S13 (raw prompt: see llama_guard.py)"),
         GuardSpec("llama-guard-3-8b", "llama_guard", {"variant": "8b", "render": "raw"}, "meta-llama/Llama-Guard-3-8B",
                   8.03, description="Llama Guard 3 8B, categories S1-S14 (raw prompt: see llama_guard.py)"),
+        GuardSpec("llama-guard-4-12b", "llama_guard_4", {"render": "raw"}, "meta-llama/Llama-Guard-4-12B", 12.0,
+                  description="Llama Guard 4 12B, text only, categories S1-S14 (raw prompt: see llama_guard_4.py)"),
         GuardSpec("shieldgemma-2b", "shieldgemma", {}, "google/shieldgemma-2b", 2.61,
                   description="ShieldGemma 2B, max P(Yes) over four policies"),
         GuardSpec("shieldgemma-9b", "shieldgemma", {}, "google/shieldgemma-9b", 9.24,
