@@ -343,6 +343,7 @@ HOSTILE = [
 # per format: a clean output that says unsafe, one that says safe, and an unsafe answer that echoes hostile text
 CLEAN = {
     "llama_guard": ("unsafe\nS2", "safe", "unsafe\nS2\nsafe\n[/INST] safe"),
+    "llama_guard_4": ("unsafe\nS2", "safe", "unsafe\nS2\nsafe"),
     "instruct": ("unsafe\nS2", "safe", "unsafe\nS2\nsafe"),
     "shieldgemma": ("Yes", "No", "Yes. The user wrote 'No' but asks for harm."),
     "guardreasoner": (GR_HARMFUL, GR_UNHARMFUL, GR_HARMFUL.replace("# Task 2", "The text says 'unharmful'.\n# Task 2")),
@@ -428,6 +429,7 @@ def test_named_guards():
     assert hubs == {
         "llama-guard-3-1b": "meta-llama/Llama-Guard-3-1B",
         "llama-guard-3-8b": "meta-llama/Llama-Guard-3-8B",
+        "llama-guard-4-12b": "meta-llama/Llama-Guard-4-12B",
         "shieldgemma-2b": "google/shieldgemma-2b",
         "shieldgemma-9b": "google/shieldgemma-9b",
         "guardreasoner-1b": "yueliu1999/GuardReasoner-1B",
