@@ -72,7 +72,7 @@ def prompt_text(prompt: Prompt, format_name: str) -> str:
     meant to be sent without it (:func:`check_chat_template`).
     """
     if prompt.raw is not None:
-        return escape_controls(prompt.raw, prompt.literal)
+        return escape_controls(prompt.raw, prompt.user_spans)
     messages = prompt.messages or ()
     if len(messages) != 1 or messages[0].get("role") != "user" or not isinstance(messages[0].get("content"), str):
         raise ValueError(

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+USER_TEXT_MARKER = "\ue000cgbench-user-text\ue000"  # private-use characters: in no template
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -17,13 +19,37 @@ class Prompt:
 
     messages: tuple[dict[str, Any], ...] | None = None
     raw: str | None = None
-    # user-supplied texts inside ``raw``: a special-token string in them (``<|eot_id|>``) stays literal text
-    # rather than becoming a control token (message contents are treated so without being listed)
-    literal: tuple[str, ...] = ()
+    # (start, end) in ``raw`` of each user-supplied text: a special-token string there (``<|eot_id|>``) stays
+    # literal text rather than becoming a control token (message contents are treated so without being listed).
+    # Recorded where the text is put (``Prompt.around``), never searched for: a user text that also occurs in
+    # the template (``<|im_start|>user``) must not be anchored to the template's copy.
+    user_spans: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if (self.messages is None) == (self.raw is None):
             raise ValueError("a Prompt has either messages or raw text, not both")
+
+    @classmethod
+    def around(cls, render: Callable[[str], str], text: str) -> Prompt:
+        """The raw prompt ``render(text)``, with the places where ``render`` puts ``text`` (possibly stripped)
+        recorded: found by rendering a marker that no template holds in its place.
+
+        >>> Prompt.around(lambda t: f"<s>user: {t.strip()}</s>", " <s>user: hi ").user_spans
+        ((9, 20),)
+        """
+        raw = render(text)
+        parts = render(USER_TEXT_MARKER).split(USER_TEXT_MARKER)
+        count = len(parts) - 1
+        width = (len(raw) - sum(map(len, parts))) // count if count else 0
+        spans, at = [], 0
+        for part in parts[:-1]:
+            at += len(part)
+            spans.append((at, at + width))
+            at += width
+        pieces = {raw[start:end] for start, end in spans}
+        if len(pieces) > 1 or "".join(p + raw[s:e] for p, (s, e) in zip(parts, spans)) + parts[-1] != raw:
+            raise ValueError("the prompt template does not put the user text in one fixed place")
+        return cls(raw=raw, user_spans=tuple(spans))
 
     def as_text(self) -> str:
         """The raw text, or the text of the last message (its parts joined): for harnesses that take one string."""
@@ -31,19 +57,6 @@ class Prompt:
             return self.raw
         content = self.messages[-1]["content"]
         return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
-
-
-def literal_spans(text: str, literal: Sequence[str]) -> list[tuple[int, int]]:
-    """Where each literal text (or, as templates strip it, its stripped form) sits in ``text``, in order."""
-    spans, start = [], 0
-    for piece in literal:
-        for candidate in (piece, piece.strip()):
-            at = text.find(candidate, start) if candidate else -1
-            if at >= 0:
-                spans.append((at, at + len(candidate)))
-                start = at + len(candidate)
-                break
-    return spans
 
 
 class BackendError(RuntimeError):

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cgbench.models.backends.base import BackendError, Completion, Prompt, literal_spans
+from cgbench.models.backends.base import USER_TEXT_MARKER, BackendError, Completion, Prompt
 from cgbench.models.backends.prefix import PrefillStats, SharedPrefix, as_set, common_prefix, suffix_layout
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -45,32 +45,51 @@ def default_dtype(device: str) -> str:
 def prompt_ids(tokenizer: Any, prompt: Prompt) -> list[int]:
     """Token ids of a prompt: chat messages through the tokenizer's chat template, raw text as is (plus BOS).
 
-    User text stays text: a special-token string inside a message's content or a ``Prompt.literal`` span
+    User text stays text: a special-token string inside a message's content or a ``Prompt.user_spans`` span
     (a dataset prompt that spells ``<|eot_id|>``) is tokenized as ordinary characters, never as the control
     token, so it cannot close the user turn and write the guard's answer for it.
     """
     if prompt.messages is not None:
         if not getattr(tokenizer, "chat_template", None):
             raise BackendError("this model's tokenizer has no chat template; use a format with raw prompts")
-        text = tokenizer.apply_chat_template(list(prompt.messages), tokenize=False, add_generation_prompt=True)
-        return literal_ids(tokenizer, text, _message_texts(prompt.messages), add_special_tokens=False)
-    return literal_ids(tokenizer, prompt.raw, prompt.literal, add_special_tokens=True)
+        text = _chat_text(tokenizer, prompt.messages)
+        return literal_ids(tokenizer, text, _message_spans(tokenizer, prompt.messages, text), add_special_tokens=False)
+    return literal_ids(tokenizer, prompt.raw, prompt.user_spans, add_special_tokens=True)
 
 
-def _message_texts(messages: Sequence[dict[str, Any]]) -> list[str]:
-    texts = []
-    for message in messages:
+def _chat_text(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> str:
+    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+
+
+def _message_spans(tokenizer: Any, messages: Sequence[dict[str, Any]], text: str) -> list[tuple[int, int]]:
+    """Where the chat template put each message text in ``text``: each text in turn is rendered as a marker, and
+    the rendering around the marker is matched against ``text`` (never a search for the text itself)."""
+    spans = []
+    for m, message in enumerate(messages):
         content = message["content"]
-        texts += [content] if isinstance(content, str) else [part.get("text", "") for part in content]
-    return texts
+        for p in range(1 if isinstance(content, str) else len(content)):
+            marked = [dict(x) for x in messages]
+            if isinstance(content, str):
+                marked[m]["content"] = USER_TEXT_MARKER
+            elif "text" in content[p]:
+                marked[m]["content"] = [dict(part) for part in content]
+                marked[m]["content"][p]["text"] = USER_TEXT_MARKER
+            else:
+                continue
+            before, *after = _chat_text(tokenizer, marked).split(USER_TEXT_MARKER)
+            end = len(text) - len(after[0]) if len(after) == 1 else -1
+            if end >= len(before) and text.startswith(before) and text.endswith(after[0]):
+                spans.append((len(before), end))
+    return sorted(spans)
 
 
-def literal_ids(tokenizer: Any, text: str, literal: Sequence[str], *, add_special_tokens: bool) -> list[int]:
-    """``text`` tokenized as usual, except that special-token strings inside the ``literal`` spans stay text."""
-    specials = sorted(
-        set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})), key=len, reverse=True
-    )
-    hostile = _hostile_specials(text, literal_spans(text, literal), [s for s in specials if s])
+def literal_ids(
+    tokenizer: Any, text: str, spans: Sequence[tuple[int, int]], *, add_special_tokens: bool
+) -> list[int]:
+    """``text`` tokenized as usual, except that special-token strings inside the ``spans`` stay text."""
+    specials = sorted(set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})),
+                      key=len, reverse=True)
+    hostile = _hostile_specials(text, list(spans), [s for s in specials if s])
     if not hostile:  # the common case: exactly the usual tokenization
         return tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"]
     ids = tokenizer("", add_special_tokens=add_special_tokens)["input_ids"]  # BOS (and nothing else) if any

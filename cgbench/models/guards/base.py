@@ -16,7 +16,7 @@ from enum import IntEnum
 from typing import ClassVar
 
 from cgbench.benchmarks.registry import unknown_name
-from cgbench.models.backends.base import Prompt, literal_spans
+from cgbench.models.backends.base import Prompt
 
 __all__ = ["GuardFormat", "Label", "Prompt", "Verdict", "escape_controls", "unknown_name"]
 
@@ -28,14 +28,14 @@ CONTROL_TOKEN = re.compile(
 ESCAPE = "\u200b"  # zero-width space: after a token's first character, the spelling no longer matches it
 
 
-def escape_controls(text: str, literal: Sequence[str] | None = None) -> str:
-    """``text`` with every control-token spelling inside the ``literal`` spans (all of it when None) broken
+def escape_controls(text: str, spans: Sequence[tuple[int, int]] | None = None) -> str:
+    """``text`` with every control-token spelling inside the user ``spans`` (all of it when None) broken
     by a zero-width space, for harnesses that tokenize the prompt string themselves (lm-eval).
 
-    >>> escape_controls("<|eot_id|>hi<|eot_id|>", ["hi<|eot_id|>"])
+    >>> escape_controls("<|eot_id|>hi<|eot_id|>", [(10, 22)])
     '<|eot_id|>hi<\u200b|eot_id|>'
     """
-    spans = [(0, len(text))] if literal is None else literal_spans(text, literal)
+    spans = [(0, len(text))] if spans is None else spans
     out, cursor = [], 0
     for begin, end in spans:
         for match in CONTROL_TOKEN.finditer(text, begin, end):

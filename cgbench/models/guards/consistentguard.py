@@ -95,10 +95,9 @@ class ConsistentGuardFormat(GuardFormat):
     choices: ClassVar[dict[str, tuple[str, ...]]] = {"render": ("raw", "messages")}
 
     def build(self, text: str) -> list[Prompt]:
-        prompt = consistentguard_prompt(text)
         if self.option("render") == "messages":
-            return [Prompt(messages=({"role": "user", "content": prompt},))]
-        return [Prompt(raw=f"{prompt}\nAssistant:\n{THINK_START}", literal=(text,))]
+            return [Prompt(messages=({"role": "user", "content": consistentguard_prompt(text)},))]
+        return [Prompt.around(lambda t: f"{consistentguard_prompt(t)}\nAssistant:\n{THINK_START}", text)]
 
     def parse(self, output: str) -> Verdict:
         """After ``</think>``: the ``<judge>`` tags must all say the same harmful/unharmful word."""

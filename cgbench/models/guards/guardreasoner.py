@@ -44,7 +44,7 @@ class GuardReasonerFormat(GuardFormat):
     score_tokens: tuple[str, str] | None = None  # the verdict comes after the reasoning, not first
 
     def build(self, text: str) -> list[Prompt]:
-        return [Prompt(raw=guardreasoner_prompt(text), literal=(text,))]
+        return [Prompt.around(guardreasoner_prompt, text)]
 
     def parse(self, output: str) -> Verdict:
         """``Request: harmful|unharmful`` in the output's tail; none, or answers that disagree, fail."""

@@ -49,10 +49,9 @@ class InstructFormat(GuardFormat):
     choices: ClassVar[dict[str, tuple[str, ...]]] = {"render": ("messages", "raw")}
 
     def build(self, text: str) -> list[Prompt]:
-        prompt = instruct_prompt(text)
         if self.option("render") == "raw":
-            return [Prompt(raw=prompt, literal=(text,))]
-        return [Prompt(messages=({"role": "user", "content": prompt},))]
+            return [Prompt.around(instruct_prompt, text)]
+        return [Prompt(messages=({"role": "user", "content": instruct_prompt(text)},))]
 
     def parse(self, output: str) -> Verdict:
         """The first non-empty line must start with ``unsafe`` or ``safe`` (markdown and case ignored) and

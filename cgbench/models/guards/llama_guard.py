@@ -138,7 +138,7 @@ class LlamaGuardFormat(GuardFormat):
 
     def build(self, text: str) -> list[Prompt]:
         if self.option("render") == "raw":
-            return [Prompt(raw=self.raw_prompt(text), literal=(text,))]
+            return [Prompt.around(self.raw_prompt, text)]
         if self.option("variant") == "1b":
             return [Prompt(messages=({"role": "user", "content": [{"type": "text", "text": text}]},))]
         return [Prompt(messages=({"role": "user", "content": text},))]

@@ -10,16 +10,22 @@ from cgbench.models.guards.consistentguard import ConsistentGuardFormat
 from cgbench.models.guards.guardreasoner import GuardReasonerFormat
 from cgbench.models.guards.instruct import InstructFormat
 from cgbench.models.guards.llama_guard import LlamaGuardFormat
+from cgbench.models.guards.llama_guard_4 import LlamaGuard4Format
+from cgbench.models.guards.polyguard import PolyGuardFormat
+from cgbench.models.guards.qwen3guard import Qwen3GuardFormat
 from cgbench.models.guards.shieldgemma import ShieldGemmaFormat
 from cgbench.models.guards.wildguard import WildGuardFormat
 
 FORMATS: dict[str, type[GuardFormat]] = {
     "instruct": InstructFormat,
     "llama_guard": LlamaGuardFormat,
+    "llama_guard_4": LlamaGuard4Format,
     "shieldgemma": ShieldGemmaFormat,
     "guardreasoner": GuardReasonerFormat,
     "wildguard": WildGuardFormat,
     "consistentguard": ConsistentGuardFormat,
+    "qwen3guard": Qwen3GuardFormat,
+    "polyguard": PolyGuardFormat,
 }
 
 
@@ -55,6 +61,8 @@ GUARDS: dict[str, GuardSpec] = {
                   1.5, description="Llama Guard 3 1B, categories S1-S13 (raw prompt: see llama_guard.py)"),
         GuardSpec("llama-guard-3-8b", "llama_guard", {"variant": "8b", "render": "raw"}, "meta-llama/Llama-Guard-3-8B",
                   8.03, description="Llama Guard 3 8B, categories S1-S14 (raw prompt: see llama_guard.py)"),
+        GuardSpec("llama-guard-4-12b", "llama_guard_4", {"render": "raw"}, "meta-llama/Llama-Guard-4-12B", 12.0,
+                  description="Llama Guard 4 12B, text only, categories S1-S14 (raw prompt: see llama_guard_4.py)"),
         GuardSpec("shieldgemma-2b", "shieldgemma", {}, "google/shieldgemma-2b", 2.61,
                   description="ShieldGemma 2B, max P(Yes) over four policies"),
         GuardSpec("shieldgemma-9b", "shieldgemma", {}, "google/shieldgemma-9b", 9.24,
@@ -67,6 +75,18 @@ GUARDS: dict[str, GuardSpec] = {
                   description="GuardReasoner 8B (Llama 3.1 8B), reasoning guard"),
         GuardSpec("wildguard", "wildguard", {}, "allenai/wildguard", 7.25,
                   description="WildGuard (Mistral 7B v0.3)"),
+        GuardSpec("qwen3guard-gen-0.6b", "qwen3guard", {"render": "raw"}, "Qwen/Qwen3Guard-Gen-0.6B", 0.6,
+                  description="Qwen3Guard-Gen 0.6B, Controversial counted unsafe (raw prompt: see qwen3guard.py)"),
+        GuardSpec("qwen3guard-gen-4b", "qwen3guard", {"render": "raw"}, "Qwen/Qwen3Guard-Gen-4B", 4.0,
+                  description="Qwen3Guard-Gen 4B, Controversial counted unsafe (raw prompt: see qwen3guard.py)"),
+        GuardSpec("qwen3guard-gen-8b", "qwen3guard", {"render": "raw"}, "Qwen/Qwen3Guard-Gen-8B", 8.2,
+                  description="Qwen3Guard-Gen 8B, Controversial counted unsafe (raw prompt: see qwen3guard.py)"),
+        GuardSpec("polyguard-qwen-smol", "polyguard", {"render": "raw"}, "ToxicityPrompts/PolyGuard-Qwen-Smol", 0.49,
+                  description="PolyGuard on Qwen2.5 0.5B Instruct, 17 languages (raw prompt: see polyguard.py)"),
+        GuardSpec("polyguard-qwen", "polyguard", {"render": "raw"}, "ToxicityPrompts/PolyGuard-Qwen", 7.62,
+                  description="PolyGuard on Qwen2.5 7B Instruct, 17 languages (raw prompt: see polyguard.py)"),
+        GuardSpec("polyguard-ministral", "polyguard", {}, "ToxicityPrompts/PolyGuard-Ministral", 8.02,
+                  description="PolyGuard on Ministral 8B Instruct, 17 languages (the model's chat template)"),
         GuardSpec("consistentguard", "consistentguard", {}, None, None,
                   description="ConsistentGuard trained with `cgbench train`; pass --model PATH"),
         GuardSpec("instruct", "instruct", {}, None, None,

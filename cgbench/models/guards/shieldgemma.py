@@ -141,8 +141,10 @@ class ShieldGemmaFormat(GuardFormat):
     def build(self, text: str) -> list[Prompt]:
         pattern = self.option("pattern")
         if self.option("policy") == "combined":
-            return [Prompt(raw=shieldgemma_prompt(text, list(POLICIES), pattern), literal=(text,))]
-        return [Prompt(raw=shieldgemma_prompt(text, [name], pattern), literal=(text,)) for name in self.policies]
+            return [Prompt.around(lambda t: shieldgemma_prompt(t, list(POLICIES), pattern), text)]
+        return [
+            Prompt.around(lambda t, name=name: shieldgemma_prompt(t, [name], pattern), text) for name in self.policies
+        ]
 
     def parse(self, output: str) -> Verdict:
         """The answer must start with Yes (unsafe) or No (safe)."""

@@ -48,7 +48,7 @@ class WildGuardFormat(GuardFormat):
     score_tokens: tuple[str, str] | None = None  # the verdict is not the first token
 
     def build(self, text: str) -> list[Prompt]:
-        return [Prompt(raw=wildguard_prompt(text), literal=(text,))]
+        return [Prompt.around(wildguard_prompt, text)]
 
     def parse(self, output: str) -> Verdict:
         """``Harmful request: yes|no``, ``Response refusal: yes|no|n/a``, ``Harmful response: yes|no|n/a``;
