@@ -37,8 +37,11 @@ def case_of(fixture: dict, name: str) -> dict:
     return next(case for case in fixture["cases"] if case["name"] == name)
 
 
-def expected_prompts(case: dict) -> list[str]:
-    return case.get("prompts") or [case["prompt"]]
+def expected_prompts(case: dict, fixture: dict) -> list[str]:
+    """What the model receives: the authors' prompt(s), then the fixture's declared ``verdict_lead`` (the words
+    before the verdict that a raw render appends so the score is read at the verdict token), if any."""
+    lead = fixture.get("verdict_lead", "")
+    return [prompt + lead for prompt in case.get("prompts") or [case["prompt"]]]
 
 
 _TOKENIZERS: dict[Path, object] = {}
@@ -60,7 +63,7 @@ def tokenizer_for(path: Path):
     trainer = trainers.BpeTrainer(
         vocab_size=800, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
-    corpus = [p for case in fixture["cases"] for p in expected_prompts(case)] + ["safe unsafe Yes No harmful"]
+    corpus = [p for case in fixture["cases"] for p in expected_prompts(case, fixture)] + ["safe unsafe Yes No harmful"]
     bpe.train_from_iterator(corpus, trainer)
     if bos:
         bpe.post_processor = processors.TemplateProcessing(

@@ -58,7 +58,7 @@ def test_fixture_names_a_registered_guard_and_its_source(path):
     assert fixture["source"] and fixture["source_note"]
     assert {case["name"] for case in fixture["cases"]} >= CASE_NAMES
     for case in fixture["cases"]:
-        for prompt in expected_prompts(case):
+        for prompt in expected_prompts(case, fixture):
             bos = fixture["bos"]
             if bos:  # one BOS, first; a spelling of it in the user's text is text
                 assert prompt.startswith(bos) and prompt.count(bos) - case["text"].count(bos) == 1
@@ -91,8 +91,8 @@ def test_native_hf_sends_the_golden_prompt(path, name):
     fixture, tokenizer = load(path), tokenizer_for(path)
     case = case_of(fixture, name)
     prompts = get_guard(fixture["guard"]).guard_format().build(case["text"])
-    assert len(prompts) == len(expected_prompts(case))
-    for prompt, expected in zip(prompts, expected_prompts(case)):
+    assert len(prompts) == len(expected_prompts(case, fixture))
+    for prompt, expected in zip(prompts, expected_prompts(case, fixture)):
         ids = prompt_ids(tokenizer, prompt)
         assert_sends(tokenizer, ids, expected, case["text"])
         if name != "hostile":  # the ids the authors' code gets from its own string
@@ -107,8 +107,8 @@ def test_native_vllm_sends_the_golden_token_ids(path, name, monkeypatch):
     backend, sent, _ = fake_vllm_backend(monkeypatch, tokenizer, lambda: types.SimpleNamespace(text="", logprobs=None))
     fmt = get_guard(fixture["guard"]).guard_format()
     backend.complete(fmt.build(case["text"]), max_new_tokens=fmt.max_new_tokens)
-    assert len(sent) == len(expected_prompts(case))
-    for request, expected in zip(sent, expected_prompts(case)):
+    assert len(sent) == len(expected_prompts(case, fixture))
+    for request, expected in zip(sent, expected_prompts(case, fixture)):
         assert_sends(tokenizer, request["prompt_token_ids"], expected, case["text"])
 
 
@@ -145,7 +145,7 @@ def test_lm_eval_hf_without_chat_template_sends_the_golden_prompt(path, name):
         check_chat_template(fmt, apply_chat_template=False)
         context = prompt_text(fmt.single_prompt(case["text"]), fmt.name)
         ids = lm_eval_hf_ids(tokenizer, context)
-        assert_sends(tokenizer, ids, expected_prompts(case)[index], case["text"], escaped=True)
+        assert_sends(tokenizer, ids, expected_prompts(case, fixture)[index], case["text"], escaped=True)
 
 
 @pytest.mark.parametrize(("path", "name"), CASES, ids=lambda v: getattr(v, "stem", v))
@@ -167,7 +167,7 @@ def test_lm_eval_hf_with_chat_template_sends_the_golden_prompt_or_is_refused(pat
             [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
         )  # HFLM.apply_chat_template
         ids = lm_eval_hf_ids(tokenizer, context)
-        assert_sends(tokenizer, ids, expected_prompts(case)[index], case["text"], escaped=True)
+        assert_sends(tokenizer, ids, expected_prompts(case, fixture)[index], case["text"], escaped=True)
 
 
 def test_a_guard_asking_several_prompts_is_refused_by_lm_eval_unless_one_is_chosen():

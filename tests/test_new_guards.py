@@ -45,7 +45,7 @@ def golden(guard: str) -> dict:
 @pytest.mark.parametrize("guard", WITH_FIXTURE)
 def test_golden_fixture_names_its_source_and_covers_the_three_cases(guard):
     doc = golden(guard)
-    assert set(doc) == {"guard", "source", "revision", "source_note", "bos", "cases"}
+    assert set(doc) >= {"guard", "source", "revision", "source_note", "bos", "cases"}
     assert doc["guard"] == guard and doc["source"] and doc["source_note"]
     assert doc["bos"] is None  # Qwen tokenizers have no BOS token
     cases = {case["name"]: case for case in doc["cases"]}
