@@ -458,6 +458,7 @@ def test_named_guards():
         "consistentguard": None,
         "instruct": None,
         "e5-probe": "intfloat/multilingual-e5-small",
+        "e5-probe-unaligned": "intfloat/multilingual-e5-small",
     }
     assert "S14" not in get_guard("llama-guard-3-1b").guard_format().single_prompt("x").raw
     assert get_guard("llama-guard-3-1b").guard_format().option("variant") == "1b"
@@ -467,6 +468,7 @@ def test_named_guards():
             assert spec.guard_format().name == spec.format
     probe = get_guard("e5-probe")
     assert (probe.kind, probe.format, probe.params_b) == ("probe", None, 0.118)
+    assert get_guard("e5-probe-unaligned").format_options == {"align": "none"}
     with pytest.raises(ValueError, match="no prompt format"):
         probe.guard_format()
 
