@@ -34,25 +34,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from cgbench.models.guards.base import GuardFormat, Label, Prompt, Verdict
-from cgbench.models.guards.llama_guard import violation_codes
+from cgbench.models.guards.llama_guard import LLAMA_GUARD_3_CATEGORIES, violation_codes
 
-# The template's category list (text-only: S14 included); codes and prompt names.
-CATEGORIES: dict[str, str] = {
-    "S1": "Violent Crimes.",
-    "S2": "Non-Violent Crimes.",
-    "S3": "Sex Crimes.",
-    "S4": "Child Exploitation.",
-    "S5": "Defamation.",
-    "S6": "Specialized Advice.",
-    "S7": "Privacy.",
-    "S8": "Intellectual Property.",
-    "S9": "Indiscriminate Weapons.",
-    "S10": "Hate.",
-    "S11": "Self-Harm.",
-    "S12": "Sexual Content.",
-    "S13": "Elections.",
-    "S14": "Code Interpreter Abuse.",
-}
+# The template's category list (text-only: S14 included) is Llama Guard 3's, names and codes alike.
+CATEGORIES: dict[str, str] = LLAMA_GUARD_3_CATEGORIES
 BOS = "<|begin_of_text|>"
 
 # The hub template's rendering for one user message (see the module docstring; checked 2026-12), without the BOS,
