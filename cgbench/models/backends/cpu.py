@@ -18,6 +18,7 @@ shape its predictions, and no label of a non-English text is read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -184,7 +185,9 @@ class E5Probe:
             "threshold": THRESHOLD,
         }
 
-    def _training_texts(self) -> tuple[list[str], list[int]]:
+    @functools.cached_property
+    def _training(self) -> tuple[list[str], list[int]]:
+        """The training prompts and labels, read and de-duplicated once per probe."""
         texts, labels = training_prompts(self.data_dir)
         if self.max_train is not None and self.max_train < len(texts):
             keep = sorted(np.random.default_rng(0).permutation(len(texts))[: self.max_train])
@@ -192,7 +195,7 @@ class E5Probe:
         return texts, labels
 
     def _load_or_train(self) -> Head:
-        texts, labels = self._training_texts()
+        texts, labels = self._training
         digest = hashlib.sha256(
             json.dumps([texts, labels, self.embedder.tag, C_GRID, HEAD_VERSION], ensure_ascii=False).encode()
         ).hexdigest()[:20]
@@ -231,7 +234,7 @@ class E5Probe:
         for lang, benchmark in sorted(needed):
             texts += [text for pair in self.alignment_pairs(lang, benchmark) for text in pair]
         if self.align == "consistency" and items:  # the heads are retrained on the English training prompts
-            texts += self._training_texts()[0]
+            texts += self._training[0]
         return texts
 
     def prepare(self, items: Sequence[Item]) -> None:
@@ -240,13 +243,14 @@ class E5Probe:
 
     def shift(self, lang: str, benchmark: str) -> np.ndarray:
         """mean(e(lang)) - mean(e(en)) over ``alignment_pairs`` (zero for English and with ``align="none"``)."""
-        pairs = self.alignment_pairs(lang, benchmark)
-        if not pairs:
-            return np.zeros(self.embedder.embed([]).shape[1])
-        if (lang, benchmark) not in self._shifts:
-            english = self.embedder.embed([en for en, _ in pairs])
-            translated = self.embedder.embed([xx for _, xx in pairs])
-            self._shifts[lang, benchmark] = (translated - english).mean(axis=0)
+        if (lang, benchmark) not in self._shifts:  # computed once: score() asks for it on every batch
+            pairs = self.alignment_pairs(lang, benchmark)
+            if not pairs:
+                self._shifts[lang, benchmark] = np.zeros(self.embedder.embed([]).shape[1])
+            else:
+                english = self.embedder.embed([en for en, _ in pairs])
+                translated = self.embedder.embed([xx for _, xx in pairs])
+                self._shifts[lang, benchmark] = alignment.mean_offset(english, translated)
         return self._shifts[lang, benchmark]
 
     def aligned_head(self, benchmark: str) -> AlignedHead:
@@ -270,7 +274,7 @@ class E5Probe:
         return self.embedder.embed(texts).astype(np.float64)
 
     def _training_set(self) -> tuple[np.ndarray, np.ndarray]:
-        texts, labels = self._training_texts()
+        texts, labels = self._training
         return self._embed(texts), np.asarray(labels)
 
     def score(self, texts: Sequence[str], *, lang: str = "en", benchmark: str | None = None) -> list[float]:
