@@ -181,6 +181,7 @@ def _prediction(item: Item, verdict: Verdict, output: str) -> Prediction:
         score=verdict.score,
         violations=list(verdict.violations),
         output=output,
+        **({"codes_missing": True} if verdict.codes_missing else {}),
     )
 
 
@@ -196,7 +197,7 @@ def predict_generative(backend, fmt: GuardFormat, batch: list[Item]) -> list[Pre
     predictions = []
     for item, item_prompts in zip(batch, prompts):
         done = [next(completions) for _ in item_prompts]
-        verdict = fmt.combine([fmt.parse(c.text).with_score(c.score) for c in done])
+        verdict = fmt.combine([fmt.read(c.text, c.score) for c in done])
         predictions.append(_prediction(item, verdict, OUTPUT_SEPARATOR.join(c.text for c in done)))
     return predictions
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from cgbench.models.backends.base import BackendError, Completion, Prompt, mask_url
+from cgbench.models.backends.base import BackendError, Completion, Prompt, ScoreTokens, mask_url, score_groups
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 TOP_LOGPROBS = 20
@@ -67,7 +67,7 @@ class OpenAIBackend:
         prompts: Sequence[Prompt],
         *,
         max_new_tokens: int,
-        score_tokens: tuple[str, str] | None = None,
+        score_tokens: ScoreTokens | None = None,
         stop: Callable[[str], bool] | None = None,  # ignored: full generation
     ) -> list[Completion]:
         """Greedy completions in order; chat messages go to /chat/completions, raw text to /completions."""
@@ -78,7 +78,7 @@ class OpenAIBackend:
         prompts: Sequence[Prompt],
         *,
         max_new_tokens: int,
-        score_tokens: tuple[str, str] | None = None,
+        score_tokens: ScoreTokens | None = None,
     ) -> list[Completion]:
         async with self._client() as client:
             gate = asyncio.Semaphore(self.concurrency)
@@ -129,7 +129,7 @@ class OpenAIBackend:
         client: httpx.AsyncClient,
         prompt: Prompt,
         max_new_tokens: int,
-        score_tokens: tuple[str, str] | None,
+        score_tokens: ScoreTokens | None,
     ) -> Completion:
         body: dict[str, Any] = {"model": self.model, "max_tokens": max_new_tokens, "temperature": 0.0}
         if prompt.messages is not None:
@@ -197,8 +197,8 @@ async def with_retries(
     raise BackendError(f"{what}: gave up after {max_retries + 1} attempts; last error: {last}")
 
 
-def first_token_score(top: dict[str, float], score_tokens: tuple[str, str]) -> float | None:
-    """P(first score token) from the first token's top log-probabilities, over the two score tokens.
+def first_token_score(top: dict[str, float], score_tokens: ScoreTokens) -> float | None:
+    """P(unsafe) from the first token's top log-probabilities: the unsafe side's share over the score words.
 
     A token counts for a score word when its text (spaces stripped) is a non-empty prefix of the word;
     the longest such token is taken. A word with no matching token in the top list gets probability 0.
@@ -210,11 +210,11 @@ def first_token_score(top: dict[str, float], score_tokens: tuple[str, str]) -> f
     >>> first_token_score({"Hello": -0.01}, ("unsafe", "safe")) is None
     True
     """
-    logprobs = [_best_prefix_logprob(top, word) for word in score_tokens]
-    if all(lp is None for lp in logprobs):
+    sides = [[_best_prefix_logprob(top, word) for word in words] for words in score_groups(score_tokens)]
+    if all(lp is None for side in sides for lp in side):
         return None
-    first, second = (math.exp(lp) if lp is not None else 0.0 for lp in logprobs)
-    return first / (first + second)
+    unsafe, safe = (sum(math.exp(lp) for lp in side if lp is not None) for side in sides)
+    return unsafe / (unsafe + safe)
 
 
 def _best_prefix_logprob(top: dict[str, float], word: str) -> float | None:
