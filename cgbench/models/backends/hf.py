@@ -87,7 +87,12 @@ def _message_spans(tokenizer: Any, messages: Sequence[dict[str, Any]], text: str
 def literal_ids(
     tokenizer: Any, text: str, spans: Sequence[tuple[int, int]], *, add_special_tokens: bool
 ) -> list[int]:
-    """``text`` tokenized as usual, except that special-token strings inside the ``spans`` stay text."""
+    """``text`` tokenized as usual, except that special-token strings inside the ``spans`` stay text.
+
+    Without such a string this is exactly ``tokenizer(text)``. With one, the text is tokenized in pieces cut
+    around it, and every piece after the first as a continuation (``continuation_ids``), so a SentencePiece-style
+    tokenizer adds no word-start marker at a cut: ``this<|eot_id|>safe`` keeps no space the text does not have.
+    """
     specials = sorted(set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})),
                       key=len, reverse=True)
     hostile = _hostile_specials(text, list(spans), [s for s in specials if s])
@@ -98,11 +103,30 @@ def literal_ids(
     ids = [i for i in ids if i not in eos]
     cursor = 0
     for start, end in hostile:
-        ids += tokenizer(text[cursor:start], add_special_tokens=False)["input_ids"] if start > cursor else []
-        ids += tokenizer(text[start:end], add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        ids += continuation_ids(tokenizer, text[cursor:start], first=cursor == 0) if start > cursor else []
+        ids += continuation_ids(tokenizer, text[start:end], first=start == 0, literal=True)
         cursor = end
-    ids += tokenizer(text[cursor:], add_special_tokens=False)["input_ids"] if cursor < len(text) else []
+    ids += continuation_ids(tokenizer, text[cursor:], first=False) if cursor < len(text) else []
     return ids + eos
+
+
+ANCHORS = ("\n", ".", "#")  # short texts that tokenizers keep as their own tokens before most text
+
+
+def continuation_ids(tokenizer: Any, piece: str, *, first: bool, literal: bool = False) -> list[int]:
+    """The ids of ``piece`` (no BOS); ``literal``: special-token strings in it stay text. Unless it is the
+    ``first`` piece of the text, it is tokenized after an anchor whose ids are then dropped, so a tokenizer
+    that marks the start of its input as a word start (Metaspace ``prepend_scheme="first"``: Mistral, Llama 2)
+    does not mark the piece. The first anchor that does not merge into the piece is used; if all do, the piece
+    is tokenized alone."""
+    options = {"add_special_tokens": False, "split_special_tokens": literal}
+    if not first:
+        for anchor in ANCHORS:
+            head = tokenizer(anchor, **options)["input_ids"]
+            anchored = tokenizer(anchor + piece, **options)["input_ids"]
+            if anchored[: len(head)] == head:
+                return anchored[len(head) :]
+    return tokenizer(piece, **options)["input_ids"]
 
 
 def _hostile_specials(text: str, spans: list[tuple[int, int]], specials: list[str]) -> list[tuple[int, int]]:
