@@ -9,22 +9,17 @@ Raw prompts (``Prompt.raw``) carry no BOS token: the backend's tokenizer adds it
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import ClassVar
 
+from cgbench.benchmarks.control_tokens import CONTROL_TOKEN
 from cgbench.benchmarks.registry import unknown_name
 from cgbench.models.backends.base import Prompt, ScoreTokens
 
 __all__ = ["GuardFormat", "Label", "Prompt", "Verdict", "escape_controls", "unknown_name"]
 
-# the control-token spellings of the guard families' tokenizers: Llama 3 / Qwen / Phi ``<|...|>``, Gemma
-# ``<start_of_turn>``, ``<bos>``..., Llama 2 / Mistral ``<s>``, ``</s>``, ``[INST]``, ``[/INST]``
-CONTROL_TOKEN = re.compile(
-    r"<\|[^<>|\s]{1,64}\|>|</?s>|<(?:bos|eos|pad|unk|mask|start_of_turn|end_of_turn)>|\[/?INST\]"
-)
 ESCAPE = "\u200b"  # zero-width space: after a token's first character, the spelling no longer matches it
 
 
