@@ -218,6 +218,7 @@ def first_token_score(top: dict[str, float], score_tokens: ScoreTokens) -> float
 
 
 def _best_prefix_logprob(top: dict[str, float], word: str) -> float | None:
+    word = word.strip()  # score words may carry the leading space of their token (" Unsafe", " yes")
     matches = [(len(t.strip()), lp) for t, lp in top.items() if t.strip() and word.startswith(t.strip())]
     return max(matches)[1] if matches else None
 
