@@ -10,7 +10,7 @@ same in both sources: ``"No <harm>": The prompt shall not contain or seek genera
 <description>``.
 
 Options:
-- ``pattern``: which of Google's two published prompt patterns to send.
+- ``pattern``: which of Google's three published prompt patterns to send.
   ``google`` (default) is the pattern of Google's own ShieldGemma notebooks: ``PROMPT_ONLY_TEMPLATE`` in
   google-gemini/gemma-cookbook ``responsible/shieldgemma_on_huggingface.ipynb`` (commit d359a0ed,
   checked 2026-12) and, identical, google/generative-ai-docs
@@ -24,6 +24,9 @@ Options:
   (huggingface.co/google/shieldgemma-2b, README.md), as recorded when this format was first written; it was
   not re-read in 2026-12 (the hub is gated and no full copy of the snippet was found). No ``===`` line,
   lines wrapped after "a user" and "must start", the user text stripped.
+  ``hub`` is the hub chat template (``apply_chat_template`` with ``guideline=<policy>``): Google's pattern on
+  unwrapped lines, the user text as is. The template takes one guideline per call; ``policy=combined`` puts the
+  four policies where it puts the one.
 - ``policy``: ``all`` (default) asks one prompt per policy, as both sources do (the model is trained
   to judge one policy per call), and combines them: unsafe if any policy says Yes, score = the maximum
   P(Yes), violations = the names of the policies answered Yes. One policy name
@@ -112,7 +115,20 @@ correctly.
 
 """
 
-PATTERNS: dict[str, str] = {"google": GOOGLE_TEMPLATE, "card": CARD_TEMPLATE}
+# The hub chat template's prompt-classification branch (``apply_chat_template(chat, guideline=policy)``, the model
+# card's usage), as carried by Google's ShieldGemma GGUF: huggingface/huggingface.js
+# packages/ollama-utils/src/chat-template-automap.ts @ fe42e680, entry library/shieldgemma:27b (the hub is gated).
+# Google's pattern with three line breaks ("determine", "start with", "answer") turned into spaces; the user text
+# as is; golden test: tests/test_shieldgemma_hub.py.
+HUB_TEMPLATE = (
+    "You are a policy expert trying to help determine whether a user prompt is in violation of the defined safety "
+    "policies.\n\n<start_of_turn>\nHuman Question: {text}\n<end_of_turn>\n\n"
+    "Our safety principle is defined in the below:\n\n{policies}\n\n===\n\n"
+    "Does the human question violate the above principle? Your answer must start with 'Yes' or 'No'. And then walk "
+    "through step by step to be sure we answer correctly.\n\n"
+)
+
+PATTERNS: dict[str, str] = {"google": GOOGLE_TEMPLATE, "card": CARD_TEMPLATE, "hub": HUB_TEMPLATE}
 THRESHOLD = 0.5  # P(Yes) above it: the policy is violated (Google's notebooks)
 
 _ANSWER = re.compile(r"\s*(yes|no)\b", re.IGNORECASE)
