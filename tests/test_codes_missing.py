@@ -82,3 +82,14 @@ def test_hf_and_vllm_and_openai_renormalise_over_every_score_token():
     top = {" Unsafe": math.log(p_unsafe), " Safe": math.log(p_safe), " Cont": math.log(p_cont)}
     assert first_token_score(top, ((" Unsafe", " Controversial"), " Safe")) == pytest.approx(strict)
     assert first_token_score(top, (" Unsafe", (" Safe", " Controversial"))) == pytest.approx(loose)
+
+
+def test_an_lm_eval_import_keeps_codes_missing():
+    from cgbench.harness.lmeval_import import sample_prediction
+
+    doc = {"benchmark": "openai_moderation", "lang": "en", "idx": 0, "label": 1, "prompt_format": "llama_guard_4",
+           "format_options": json.dumps({"render": "raw"})}  # fmt: skip
+    bare, _ = sample_prediction({"doc": doc, "resps": [["unsafe"]]}, "line 1")
+    coded, _ = sample_prediction({"doc": doc, "resps": [["unsafe\nS1"]]}, "line 2")
+    assert (bare["pred"], bare.get("codes_missing")) == (1, True)
+    assert (coded["pred"], coded["violations"], "codes_missing" in coded) == (1, ["S1"], False)
