@@ -11,29 +11,15 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cgbench.harness.scoring import predictions_file
+from cgbench.harness.runfolder import RunError, check_run_id, predictions_file
 
 LOCK_FILE = ".lock"
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-
-class RunError(ValueError):
-    """A run that cannot start: bad options, a missing model, a folder that holds another run or is in use."""
-
-
-def check_run_id(run_id: str, option: str = "--run-id") -> str:
-    """``run_id`` when it is a plain folder name (letters, digits, ``.``, ``_``, ``-``; no path, no ``..``)."""
-    if not RUN_ID.fullmatch(run_id) or ".." in run_id:
-        raise RunError(
-            f"{option} {run_id!r} is not a plain name: use letters, digits, '.', '_' and '-', "
-            "starting with a letter or digit, and no '..'"
-        )
-    return run_id
+__all__ = ["LOCK_FILE", "RunError", "check_run_id", "check_same_run", "locked", "newest_run", "read_run_json"]
 
 
 def read_run_json(run_dir: Path) -> dict[str, Any] | None:

@@ -25,12 +25,12 @@ from cgbench.harness.runinfo import data_record, git_commit, versions
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
 from cgbench.harness.scoring import predictions_file, write_json, write_metrics
 from cgbench.models.backends.base import mask_url
+from cgbench.models.backends.generate import OutputCountError, generate
 from cgbench.models.guards.base import GuardFormat, Verdict
 from cgbench.models.guards.registry import GuardSpec, get_guard
 
 DEFAULT_GUARD = "e5-probe"
 DEFAULT_BATCH = {"cpu": 64, "hf": 8, "vllm": 256, "openai": 64}
-OUTPUT_SEPARATOR = "\n---\n"  # between the outputs of a guard that asks several prompts per item
 SAME_RUN_FIELDS = ("guard", "model", "backend", "prompt_format")  # besides the scope (_scope)
 
 
@@ -185,28 +185,21 @@ def _prediction(item: Item, verdict: Verdict, output: str) -> Prediction:
 
 
 def predict_generative(backend, fmt: GuardFormat, batch: list[Item]) -> list[Prediction]:
-    """Build each item's prompts, complete them in one call, parse and combine the outputs per item."""
-    prompts = [fmt.build(item.text) for item in batch]
-    flat = [p for item_prompts in prompts for p in item_prompts]
-    returned = backend.complete(
-        flat, max_new_tokens=fmt.max_new_tokens, score_tokens=fmt.score_tokens, stop=fmt.stop_rule()
-    )
-    _check_count(returned, flat, batch, "prompts")
-    completions = iter(returned)
-    predictions = []
-    for item, item_prompts in zip(batch, prompts):
-        done = [next(completions) for _ in item_prompts]
-        verdict = fmt.combine([fmt.parse(c.text).with_score(c.score) for c in done])
-        predictions.append(_prediction(item, verdict, OUTPUT_SEPARATOR.join(c.text for c in done)))
-    return predictions
+    """Each item's verdict and raw output from the guard format, all the batch's prompts in one backend call."""
+    try:
+        generated = generate(backend, fmt, [item.text for item in batch])
+    except OutputCountError as exc:
+        raise RunError(f"{_batch_name(batch)}: {exc}") from None
+    return [_prediction(item, g.verdict, g.output) for item, g in zip(batch, generated)]
+
+
+def _batch_name(batch: list[Item]) -> str:
+    return f"batch {batch[0].benchmark}/{batch[0].lang} items {sorted(item.idx for item in batch)[:5]}..."
 
 
 def _check_count(outputs, inputs, batch: list[Item], what: str) -> None:
     if len(outputs) != len(inputs):
-        raise RunError(
-            f"batch {batch[0].benchmark}/{batch[0].lang} items {sorted(item.idx for item in batch)[:5]}...: "
-            f"the backend returned {len(outputs)} outputs for {len(inputs)} {what}"
-        )
+        raise RunError(f"{_batch_name(batch)}: the backend returned {len(outputs)} outputs for {len(inputs)} {what}")
 
 
 def predict_probe(backend, batch: list[Item]) -> list[Prediction]:

@@ -18,11 +18,11 @@ from cgbench.benchmarks import BENCHMARKS
 from cgbench.harness.categories import category_recall, load_categories
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
+from cgbench.harness.runfolder import PREDICTION_FILES, RunError, check_run_id, predictions_file
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
 from cgbench.harness.significance import SIGNIFICANCE_POLICY, average_f1_ci95, language_gaps
 
 SCHEMA_VERSION = 2  # 2: language_gaps, f1_avg_ci95, category_recall
-PREDICTION_FILES = ("predictions.jsonl", "predictions.jsonl.gz")
 
 
 class ScoringError(ValueError):
@@ -202,11 +202,6 @@ def write_json(path: Path, data: object) -> None:
     os.replace(partial, path)
 
 
-def predictions_file(run_dir: str | Path) -> Path | None:
-    """The predictions file of a run folder, or None."""
-    return next((Path(run_dir) / name for name in PREDICTION_FILES if (Path(run_dir) / name).is_file()), None)
-
-
 def write_metrics(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0) -> MetricsFile:
     """Score ``run_dir/predictions.jsonl[.gz]`` into ``run_dir/metrics.json``."""
     source = predictions_file(run_dir)
@@ -224,8 +219,6 @@ def _safe_name(name: str) -> str:
 
 
 def _check_run_id(run_id: str, what: str) -> str:
-    from cgbench.harness.rundir import RunError, check_run_id  # rundir reads run folders with this module
-
     try:
         return check_run_id(run_id, what)
     except RunError as exc:

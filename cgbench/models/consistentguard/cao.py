@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cgbench.benchmarks import Item
+from cgbench.models.backends.generate import generate
 from cgbench.models.consistentguard.records import read_records
 from cgbench.models.consistentguard.seed import SeedItem
 from cgbench.models.guards.consistentguard import ConsistentGuardFormat
@@ -74,7 +75,7 @@ def language_items(items: list[SeedItem], langs: list[str], folder: str | Path) 
 def run_languages(
     by_lang: dict[str, list[Item]], predict: Callable[[list[Item]], list], batch_size: int
 ) -> dict[str, list]:
-    """Predictions per language, through the runner's ``predict`` (a batch of Items -> Predictions)."""
+    """Predictions per language, through ``predict`` (a batch of Items -> their predictions)."""
     from tqdm.auto import tqdm
 
     results = {}
@@ -127,14 +128,18 @@ def build_pairs(
 
 def make_pairs(cfg, items: list[SeedItem], backend, translator=None) -> tuple[list[dict], dict[str, LangReport]]:
     """Translate when a translator is given, run ``backend`` in every language, and build the pairs."""
-    from cgbench.harness.runner import predict_generative
-
     if translator is not None:
         translate_seed(items, cfg.langs, translator, cfg.translations)
     by_lang = language_items(items, cfg.langs, cfg.translations)
     fmt = dataclasses.replace(ConsistentGuardFormat(), max_new_tokens=cfg.max_new_tokens)
-    predictions = run_languages(by_lang, lambda batch: predict_generative(backend, fmt, batch), cfg.batch_size)
+    predictions = run_languages(by_lang, lambda batch: _predict(backend, fmt, batch), cfg.batch_size)
     return build_pairs(by_lang, predictions, fmt)
+
+
+def _predict(backend, fmt: ConsistentGuardFormat, batch: list[Item]) -> list[dict]:
+    """``pred`` (None when unparsed) and raw ``output`` of each item, as the runner's predictions record them."""
+    generated = generate(backend, fmt, [item.text for item in batch])
+    return [{"pred": None if g.verdict.pred is None else int(g.verdict.pred), "output": g.output} for g in generated]
 
 
 def write_pairs(pairs: list[dict], path: str | Path) -> None:
