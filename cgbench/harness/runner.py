@@ -10,6 +10,7 @@ durably. At the end the file is rewritten in item order, scored into
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -172,6 +173,8 @@ def _batches(items: list[Item], size: int) -> Iterator[list[Item]]:
 
 
 def _prediction(item: Item, verdict: Verdict, output: str) -> Prediction:
+    if verdict.score is not None and not math.isfinite(verdict.score):  # never stored: it would fail every resume
+        raise RunError(f"{item.benchmark}/{item.lang} item {item.idx}: the backend gave score {verdict.score}")
     return Prediction(
         benchmark=item.benchmark,
         lang=item.lang,
