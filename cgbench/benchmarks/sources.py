@@ -7,12 +7,14 @@ checked for size and checksum. Nothing is fetched at import time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,20 +187,41 @@ def user_dir() -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    """The file's sha256, remembered by (path, size, mtime) in the cache dir so an unchanged file is read once."""
+    """The file's sha256, remembered in the cache dir by (path, size, mtime, inode, ctime) so an unchanged file
+    is read once. ``touch -r`` can restore an edited file's mtime but not its ctime, and a file swapped in by a
+    rename has a new inode. Inside :func:`fresh_digests` every file is hashed from its bytes once regardless."""
     stat = path.stat()
-    key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+    key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
     digests = _digests()
     known = digests.get(key)
-    if isinstance(known, dict) and known.get("stamp") == stamp:
+    trusted = _fresh is None or key in _fresh
+    if trusted and isinstance(known, dict) and known.get("stamp") == stamp:
         return known["sha256"]
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    if _fresh is not None:
+        _fresh.add(key)
     digests[key] = {"stamp": stamp, "sha256": digest.hexdigest()}
     _save_digests(digests)
     return digest.hexdigest()
+
+
+_fresh: set[str] | None = None  # inside fresh_digests(): the files already hashed from their bytes
+
+
+@contextlib.contextmanager
+def fresh_digests() -> Iterator[None]:
+    """Within this block, the first digest of each file is computed from its bytes, not taken from the cache
+    (``cgbench run`` checks every file it reads this way once per run)."""
+    global _fresh
+    outer = _fresh
+    _fresh = set() if outer is None else outer
+    try:
+        yield
+    finally:
+        _fresh = outer
 
 
 def _digests() -> dict:

@@ -239,8 +239,10 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     if model is None:
         raise RunError(f"guard {spec.name!r} has no default model: pass --model PATH|ID")
     kwargs = _backend_kwargs(backend_name, model, options, spec)
-    items = select_items(options)
-    data = data_record(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
+    with sources.fresh_digests():  # every file this run reads is hashed from its bytes once, not trusted
+        items = select_items(options)
+        data = data_record(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
+    allow_changed = sources.changed_data_allowed()
     batch_size = options.batch_size or DEFAULT_BATCH[backend_name]
 
     run_dir = _run_dir(options, spec.name)
@@ -256,16 +258,19 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     scope = _scope(options, spec, items, batch_size)
     with rundir.locked(run_dir):
         previous, done = _read_previous(run_dir, {**{k: info[k] for k in SAME_RUN_FIELDS}, **scope}, options.force)
+        if predictions_file(run_dir) is not None:
+            rundir.check_same_data(run_dir, previous, data["data_checksums"], allow_changed, options.force)
         _check_labels(done, items, run_dir)
         todo = [item for item in items if (item.benchmark, item.lang, item.idx) not in done]
         session_start = datetime.now(UTC).isoformat(timespec="seconds")
         info.update(scope, created=previous.get("created") or session_start)
-        sessions = list(previous.get("sessions") or [])
+        session = {"started": session_start, "allow_changed_data": allow_changed, **data}
+        record = rundir.add_session(previous, session, data)
 
         backend = _build_backend(backend_name, kwargs)
         if hasattr(backend, "load"):
             backend.load()
-        write_json(run_dir / "run.json", {**info, "sessions": sessions, "status": "running"})
+        write_json(run_dir / "run.json", {**info, **record, "status": "running"})  # a killed session is recorded
         path = run_dir / "predictions.jsonl"
         inference_started = time.perf_counter()
         _loop(backend, spec, fmt, todo, len(items), batch_size, path)
@@ -276,18 +281,18 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
         metrics = write_metrics(run_dir)
         settings = backend.describe() if hasattr(backend, "describe") else {}
         wall_s = round(time.perf_counter() - started, 2)
-        sessions.append({"started": session_start, "n_run": len(todo), "wall_time_s": wall_s})
+        session.update(n_run=len(todo), wall_time_s=wall_s)
         info.update(
             versions=versions(),
             git_commit=git_commit(),
-            **data,
+            **record,
             wall_time_s=wall_s,
             items_per_s=round(len(todo) / inference_s, 3) if todo and inference_s > 0 else 0.0,
             n_items=len(predictions),
         )
         write_json(
             run_dir / "run.json",
-            {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done), "sessions": sessions},
+            {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done)},
         )
     if show_tables:
         _print(metrics)
