@@ -15,7 +15,14 @@ from cgbench.benchmarks import sources
 from cgbench.benchmarks.categories import OPENAI_CATEGORY_NAMES
 from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.headers import strip_header
-from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGES, get_benchmark, language_code, language_folder
+from cgbench.benchmarks.registry import (
+    BENCHMARKS,
+    LANGUAGE_CODE,
+    LANGUAGES,
+    get_benchmark,
+    language_code,
+    language_folder,
+)
 
 LABELS = {"harmful": 1, "unharmful": 0}
 OPENAI_CATEGORIES = tuple(OPENAI_CATEGORY_NAMES)
@@ -60,7 +67,8 @@ def _field(path: Path, row: int, record: Any, name: str, kinds: type | tuple[typ
 
 def extra_languages(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
     """Languages beyond the six of the paper: code -> folder. They are looked for in the mirror (else the
-    download cache), then in the user dir, where ``cgbench data add-language`` writes (a mirror may be read-only)."""
+    download cache), then in the user dir, where ``cgbench data add-language`` writes (a mirror may be read-only).
+    A folder whose name is not a language code (``benchmark_xx\\n``) is no language."""
     mirror = sources.data_dir(data_dir)
     roots = [mirror if mirror is not None else sources.cache_dir(), sources.user_dir()]
     known = set(LANGUAGES.values())
@@ -68,7 +76,7 @@ def extra_languages(data_dir: str | os.PathLike | None = None) -> dict[str, str]
     for root in roots:
         for folder in sorted((root / "consistentguard").glob("benchmark_*")):
             name = folder.name.removeprefix("benchmark_")
-            if name not in known and folder.is_dir():
+            if name not in known and folder.is_dir() and LANGUAGE_CODE.fullmatch(name):
                 found[name] = name
     return dict(sorted(found.items()))
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from cgbench.benchmarks import BENCHMARKS, Item, available_languages, get_benchmark, load_split, sources
+from cgbench.benchmarks.loading import extra_languages
+from cgbench.benchmarks.registry import language_code
 from cgbench.harness import rundir, store
 from cgbench.harness.rundir import RunError
 from cgbench.harness.runinfo import data_record, git_commit, versions
@@ -54,12 +56,16 @@ class RunOptions:
 
 
 def select_items(options: RunOptions) -> list[Item]:
-    """The chosen splits' items (the first ``limit`` of each split); raises DataError on bad data."""
-    for benchmark in options.sets or []:
-        get_benchmark(benchmark)
+    """The chosen splits' items (the first ``limit`` of each split); raises DataError on bad data.
+
+    A set or language named twice, or under two names (``en`` and ``eng``), is selected once.
+    """
+    sets = list(dict.fromkeys(get_benchmark(benchmark).name for benchmark in options.sets or BENCHMARKS))
+    extra = extra_languages(options.data_dir)
+    langs = options.langs or available_languages(options.data_dir)
     items = []
-    for benchmark in options.sets or list(BENCHMARKS):
-        for lang in options.langs or available_languages(options.data_dir):
+    for benchmark in sets:
+        for lang in dict.fromkeys(language_code(lang, extra) for lang in langs):
             items.extend(load_split(benchmark, lang, options.data_dir)[: options.limit])
     return items
 
@@ -94,6 +100,8 @@ def _run_dir(options: RunOptions, guard: str) -> Path:
         run_dir = root / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     if predictions_file(run_dir) is not None and not options.resume:
         raise RunError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --run-id")
+    if options.resume and predictions_file(run_dir) is None and not (run_dir / "run.json").is_file():
+        raise RunError(f"--resume: there is no run {run_dir.name!r} under {root} to resume; drop --resume to start it")
     return run_dir
 
 
