@@ -159,3 +159,48 @@ def test_dollar_signs_in_names_do_not_open_math_in_the_markdown(tmp_path):
 
     text = readme(_board(tmp_path, guard="cost $5 vs $6", model="m$x$"), load_reported(), [])
     assert "cost \\$5 vs \\$6" in text and "m\\$x\\$" in text and "$5 vs $" not in text.replace("\\$", "")
+
+
+# -- files -------------------------------------------------------------------------------------------------------
+
+FR_SST = "consistentguard/benchmark_fr/0_0_SimpleSafetyTests.json"
+
+
+def test_a_byte_that_is_not_utf8_is_one_error_naming_the_file(mirror_copy, mirror, monkeypatch):
+    from conftest import replace_file
+
+    data = (mirror / FR_SST).read_bytes()
+    at = data.index(b'"input"') + 20
+    path = replace_file(mirror_copy, FR_SST, data[:at] + b"\xff" + data[at + 1 :])
+    monkeypatch.setenv("CGBENCH_ALLOW_CHANGED_DATA", "1")
+    result = CliRunner().invoke(app, ["data", "show", "simple_safety_tests", "fr", "--data-dir", str(mirror_copy)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"error: {path}: line 1 (byte offset {at}): byte 0xff is not UTF-8 text" in result.output
+
+
+def test_an_added_language_warns_of_shifted_rows_and_is_checked_against_its_manifest(tmp_path, capsys, monkeypatch):
+    from test_add_language import FILES, _edit, _release_folder
+
+    release = _release_folder(tmp_path, "bn", "as")
+    _edit(release / "benchmark_as", "simple_safety_tests", _shift_texts)
+    added = add_language("as", from_dir=release, progress=False)
+    (warning,) = [w for w in added.report.warnings if "simple_safety_tests/as" in w]
+    assert "length ratio to English far outside the split's spread" in warning and "rows [" in warning
+    assert "the texts look shifted by one row: row i pairs with English row i-1 far better" in warning
+
+    path = final_folder("as") / FILES["toxicchat"]
+    path.write_bytes(path.read_bytes() + b"\n")  # edited after it was added: same rows, another digest
+    _load.cache_clear()
+    result = CliRunner().invoke(app, ["data", "show", "toxicchat", "as"])
+    assert result.exit_code == 2 and "(edited since it was added)" in result.output
+    assert f"{path}: sha256 " in result.output and "manifest.json records " in result.output
+    monkeypatch.setenv("CGBENCH_ALLOW_CHANGED_DATA", "1")
+    _load.cache_clear()
+    assert CliRunner().invoke(app, ["data", "show", "toxicchat", "as"]).exit_code == 0
+
+
+def _shift_texts(rows: list[dict]) -> None:
+    """Slide every text down one row (the last one lost, the first repeated); labels stay where they were."""
+    texts = [row["input"] for row in rows]
+    for row, text in zip(rows, texts[:1] + texts[:-1]):
+        row["input"] = text

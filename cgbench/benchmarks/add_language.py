@@ -24,6 +24,7 @@ from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.headers import common_header, strip_given_header, strip_header
 from cgbench.benchmarks.loading import LABELS, _load, extra_languages, load_split, release_path, release_rows
 from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGE_CODE, LANGUAGES
+from cgbench.benchmarks.row_shift import shifted_rows_warning
 from cgbench.benchmarks.scripts import language_name, language_script
 from cgbench.benchmarks.translation import TranslationCache, Translator
 from cgbench.benchmarks.validation import ValidationReport, check_split, check_translation, rows_list
@@ -193,6 +194,9 @@ def validate_new(
         report.errors += errors
         report.notes += notes
         check_translation(items, gold, report)
+        english_texts = [item.text for item in gold]
+        if warning := shifted_rows_warning(f"{benchmark}/{lang}", [item.text for item in items], english_texts):
+            report.warnings.append(warning)
     return report
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -44,10 +45,21 @@ class Item:
         return asdict(self)
 
 
+def decode(path: Path, data: bytes) -> str:
+    """``data`` (read from ``path``) as UTF-8 text; a byte that is not UTF-8 is an error naming the file and line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{path}: line {line} (byte offset {exc.start}): byte 0x{data[exc.start]:02x} is not UTF-8 text; "
+            "corrupted file, or saved in another encoding?"
+        ) from None
+
+
 def read_json(path: Path) -> Any:
     try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
+        return json.loads(decode(path, path.read_bytes()))
     except json.JSONDecodeError as exc:
         raise DataError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); truncated or corrupted file?"
@@ -133,10 +145,11 @@ def _read_openai_moderation(root: str | None):
     path = sources.locate(sources.OPENAI_MODERATION_ORIGINAL, root)
     texts, labels, metas = [], [], []
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+        with gzip.open(path, "rb") as handle:
+            data = handle.read()
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot read gzip ({exc}); truncated or corrupted file?") from exc
+    lines = decode(path, data).splitlines()
     for row, line in enumerate(lines):
         try:
             record = json.loads(line)
@@ -169,8 +182,7 @@ def _read_toxicchat(root: str | None):
 
 def _read_simple_safety_tests(root: str | None):
     path = sources.locate(sources.SIMPLE_SAFETY_TESTS_ORIGINAL, root)
-    with path.open(encoding="utf-8", newline="") as handle:
-        records = list(csv.DictReader(handle))
+    records = list(csv.DictReader(io.StringIO(decode(path, path.read_bytes()), newline="")))
     texts, ids, metas = [], [], []
     for row, record in enumerate(records):
         for name in ("id", "harm_area", "category", "prompts_final"):

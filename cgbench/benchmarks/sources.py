@@ -258,6 +258,7 @@ def locate(source: SourceFile, data_dir_: str | os.PathLike | None = None) -> Pa
     if not source.sha256 and added.parent.is_dir() and not ((mirror or cache_dir()) / source.path).parent.is_dir():
         if not added.is_file():
             raise DataError(f"{added}: file missing from the added language folder (add it again with --force)")
+        check_added_file(added)
         return added
     if mirror is not None:
         path = mirror / source.path
@@ -271,6 +272,23 @@ def locate(source: SourceFile, data_dir_: str | os.PathLike | None = None) -> Pa
     else:
         check_file(source, cached)
     return cached
+
+
+def check_added_file(path: Path) -> None:
+    """Refuse a file of an added language whose sha256 differs from the one its folder's ``manifest.json``
+    records (edited since ``cgbench data add-language`` wrote it); ``--allow-changed-data`` uses it with a warning."""
+    manifest = path.parent / "manifest.json"
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))["files"][path.name]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(
+            f"{manifest}: missing, unreadable or without files[{path.name!r}].sha256 ({type(exc).__name__}); "
+            "add the language again with --force"
+        ) from None
+    actual = sha256_of(path)
+    if actual != recorded:
+        problem = f"sha256 {actual}, but {manifest.name} records {recorded} (edited since it was added)"
+        _changed(path, problem, changed_data_allowed(), "add the language again with --force, or pass")
 
 
 def download(source: SourceFile, dest: Path) -> None:
@@ -305,9 +323,14 @@ def check_file(source: SourceFile, path: Path, *, allow_changed: bool | None = N
         problem = f"sha256 {actual}, expected {source.sha256} (modified file; pinned: {source.url})"
     else:
         return
-    if changed_data_allowed() if allow_changed is None else allow_changed:
-        if path not in _WARNED:
-            _WARNED.add(path)
-            print(f"warning: {path}: {problem}; used anyway (--allow-changed-data)", file=sys.stderr)
-        return
-    raise DataError(f"{path}: {problem}; to use a deliberately changed mirror, pass --allow-changed-data")
+    allowed = changed_data_allowed() if allow_changed is None else allow_changed
+    _changed(path, problem, allowed, "to use a deliberately changed mirror, pass")
+
+
+def _changed(path: Path, problem: str, allowed: bool, remedy: str) -> None:
+    """Warn once about a changed file that is ``allowed``, else refuse it."""
+    if not allowed:
+        raise DataError(f"{path}: {problem}; {remedy} --allow-changed-data")
+    if path not in _WARNED:
+        _WARNED.add(path)
+        print(f"warning: {path}: {problem}; used anyway (--allow-changed-data)", file=sys.stderr)
