@@ -309,3 +309,17 @@ def test_credentials_in_the_url_are_refused_with_a_pointer_to_the_key(server):
     ) as e:
         OpenAIBackend(url, "m")
     assert "hunter2" not in str(e.value) and server.requests == []
+
+
+def test_null_logprobs_content_is_no_score_not_an_error(server):
+    server.script = [{"choices": [{"message": {"content": "I can't help"}, "logprobs": {"content": None}}]}]
+    (done,) = backend(server).complete([CHAT], max_new_tokens=4, score_tokens=("unsafe", "safe"))
+    assert done.text == "I can't help" and done.score is None
+
+
+def test_the_translator_refuses_credentials_in_its_url_with_its_own_error():
+    from cgbench.benchmarks.translation import TranslationError
+    from cgbench.models.translators.openai import OpenAITranslator
+
+    with pytest.raises(TranslationError, match=r"holds user:password@: .*\$OPENAI_API_KEY"):
+        OpenAITranslator("m", base_url="http://u:p@127.0.0.1:9/v1")

@@ -284,11 +284,13 @@ def _chat_top_logprobs(data: Any, what: str) -> dict[str, float]:
     logprobs = _choice(data, what).get("logprobs")
     if logprobs is None:
         return {}
-    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(logprobs, dict):
+        raise BackendError(f"{what}: choices[0].logprobs is {_shape(logprobs)}, expected an object")
+    content = logprobs.get("content")
+    if not content:  # null or empty: no token was generated (a refusal), so there is no score
+        return {}
     if not isinstance(content, list):
         raise BackendError(f"{what}: choices[0].logprobs.content is {_shape(content)}, expected a list")
-    if not content:
-        return {}
     top = content[0].get("top_logprobs") if isinstance(content[0], dict) else None
     if not isinstance(top, list) or not all(isinstance(entry, dict) for entry in top):
         raise BackendError(f"{what}: choices[0].logprobs.content[0].top_logprobs is {_shape(top)}, expected a list")
@@ -300,11 +302,13 @@ def _completion_top_logprobs(data: Any, what: str) -> dict[str, float]:
     logprobs = _choice(data, what).get("logprobs")
     if logprobs is None:
         return {}
-    top = logprobs.get("top_logprobs") if isinstance(logprobs, dict) else None
-    if not isinstance(top, list):
-        raise BackendError(f"{what}: choices[0].logprobs.top_logprobs is {_shape(top)}, expected a list")
+    if not isinstance(logprobs, dict):
+        raise BackendError(f"{what}: choices[0].logprobs is {_shape(logprobs)}, expected an object")
+    top = logprobs.get("top_logprobs")
     if not top:
         return {}
+    if not isinstance(top, list):
+        raise BackendError(f"{what}: choices[0].logprobs.top_logprobs is {_shape(top)}, expected a list")
     if not isinstance(top[0], dict):
         raise BackendError(f"{what}: choices[0].logprobs.top_logprobs[0] is {_shape(top[0])}, expected an object")
     return _checked_logprobs(list(top[0].items()), "choices[0].logprobs.top_logprobs[0]", what)
