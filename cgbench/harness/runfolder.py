@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 
 PREDICTION_FILES = ("predictions.jsonl", "predictions.jsonl.gz")
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # used with fullmatch only
+MAX_RUN_ID = 128  # characters; a file name may hold 255 bytes, and run ids show in tables and file names
 
 
 class RunError(ValueError):
@@ -18,7 +19,10 @@ class RunError(ValueError):
 
 
 def check_run_id(run_id: str, option: str = "--run-id") -> str:
-    """``run_id`` when it is a plain folder name (letters, digits, ``.``, ``_``, ``-``; no path, no ``..``)."""
+    """``run_id`` when it is a plain folder name (letters, digits, ``.``, ``_``, ``-``; no path, no ``..``;
+    at most ``MAX_RUN_ID`` characters)."""
+    if len(run_id) > MAX_RUN_ID:
+        raise RunError(f"{option} is {len(run_id)} characters long; use at most {MAX_RUN_ID}")
     if not RUN_ID.fullmatch(run_id) or ".." in run_id:
         raise RunError(
             f"{option} {run_id!r} is not a plain name: use letters, digits, '.', '_' and '-', "

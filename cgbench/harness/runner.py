@@ -10,6 +10,7 @@ durably. At the end the file is rewritten in item order, scored into
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from cgbench.benchmarks import BENCHMARKS, Item, available_languages, get_benchmark, load_split, sources
+from cgbench.benchmarks.loading import extra_languages
+from cgbench.benchmarks.registry import language_code
 from cgbench.harness import rundir, store
 from cgbench.harness.rundir import RunError
 from cgbench.harness.runinfo import data_record, git_commit, versions
@@ -53,12 +56,16 @@ class RunOptions:
 
 
 def select_items(options: RunOptions) -> list[Item]:
-    """The chosen splits' items (the first ``limit`` of each split); raises DataError on bad data."""
-    for benchmark in options.sets or []:
-        get_benchmark(benchmark)
+    """The chosen splits' items (the first ``limit`` of each split); raises DataError on bad data.
+
+    A set or language named twice, or under two names (``en`` and ``eng``), is selected once.
+    """
+    sets = list(dict.fromkeys(get_benchmark(benchmark).name for benchmark in options.sets or BENCHMARKS))
+    extra = extra_languages(options.data_dir)
+    langs = options.langs or available_languages(options.data_dir)
     items = []
-    for benchmark in options.sets or list(BENCHMARKS):
-        for lang in options.langs or available_languages(options.data_dir):
+    for benchmark in sets:
+        for lang in dict.fromkeys(language_code(lang, extra) for lang in langs):
             items.extend(load_split(benchmark, lang, options.data_dir)[: options.limit])
     return items
 
@@ -93,6 +100,8 @@ def _run_dir(options: RunOptions, guard: str) -> Path:
         run_dir = root / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     if predictions_file(run_dir) is not None and not options.resume:
         raise RunError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --run-id")
+    if options.resume and predictions_file(run_dir) is None and not (run_dir / "run.json").is_file():
+        raise RunError(f"--resume: there is no run {run_dir.name!r} under {root} to resume; drop --resume to start it")
     return run_dir
 
 
@@ -172,6 +181,8 @@ def _batches(items: list[Item], size: int) -> Iterator[list[Item]]:
 
 
 def _prediction(item: Item, verdict: Verdict, output: str) -> Prediction:
+    if verdict.score is not None and not math.isfinite(verdict.score):  # never stored: it would fail every resume
+        raise RunError(f"{item.benchmark}/{item.lang} item {item.idx}: the backend gave score {verdict.score}")
     return Prediction(
         benchmark=item.benchmark,
         lang=item.lang,
@@ -229,8 +240,10 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     if model is None:
         raise RunError(f"guard {spec.name!r} has no default model: pass --model PATH|ID")
     kwargs = _backend_kwargs(backend_name, model, options, spec)
-    items = select_items(options)
-    data = data_record(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
+    with sources.fresh_digests():  # every file this run reads is hashed from its bytes once, not trusted
+        items = select_items(options)
+        data = data_record(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
+    allow_changed = sources.changed_data_allowed()
     batch_size = options.batch_size or DEFAULT_BATCH[backend_name]
 
     run_dir = _run_dir(options, spec.name)
@@ -246,16 +259,19 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     scope = _scope(options, spec, items, batch_size)
     with rundir.locked(run_dir):
         previous, done = _read_previous(run_dir, {**{k: info[k] for k in SAME_RUN_FIELDS}, **scope}, options.force)
+        if predictions_file(run_dir) is not None:
+            rundir.check_same_data(run_dir, previous, data["data_checksums"], allow_changed, options.force)
         _check_labels(done, items, run_dir)
         todo = [item for item in items if (item.benchmark, item.lang, item.idx) not in done]
         session_start = datetime.now(UTC).isoformat(timespec="seconds")
         info.update(scope, created=previous.get("created") or session_start)
-        sessions = list(previous.get("sessions") or [])
+        session = {"started": session_start, "allow_changed_data": allow_changed, **data}
+        record = rundir.add_session(previous, session, data)
 
         backend = _build_backend(backend_name, kwargs)
         if hasattr(backend, "load"):
             backend.load()
-        write_json(run_dir / "run.json", {**info, "sessions": sessions, "status": "running"})
+        write_json(run_dir / "run.json", {**info, **record, "status": "running"})  # a killed session is recorded
         path = run_dir / "predictions.jsonl"
         inference_started = time.perf_counter()
         _loop(backend, spec, fmt, todo, len(items), batch_size, path)
@@ -266,18 +282,18 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
         metrics = write_metrics(run_dir)
         settings = backend.describe() if hasattr(backend, "describe") else {}
         wall_s = round(time.perf_counter() - started, 2)
-        sessions.append({"started": session_start, "n_run": len(todo), "wall_time_s": wall_s})
+        session.update(n_run=len(todo), wall_time_s=wall_s)
         info.update(
             versions=versions(),
             git_commit=git_commit(),
-            **data,
+            **record,
             wall_time_s=wall_s,
             items_per_s=round(len(todo) / inference_s, 3) if todo and inference_s > 0 else 0.0,
             n_items=len(predictions),
         )
         write_json(
             run_dir / "run.json",
-            {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done), "sessions": sessions},
+            {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done)},
         )
     if show_tables:
         _print(metrics)

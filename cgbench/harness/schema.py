@@ -105,9 +105,10 @@ class RunInfo(TypedDict, total=False):
     created: str  # ISO 8601, UTC
     versions: dict[str, str]
     git_commit: str | None
-    data_checksums: dict[str, str]
-    data_pinned: bool  # False: some data file differs from its pinned sha256 (run with --allow-changed-data)
+    data_checksums: dict[str, str]  # of the last session; a resume on other digests needs --allow-changed-data
+    data_pinned: bool  # False: in some session, a data file differed from its pinned sha256 (--allow-changed-data)
     data_changed: dict[str, str]  # those files, with their pinned sha256
+    allow_changed_data: bool  # some session ran with --allow-changed-data
     wall_time_s: float
     items_per_s: float
     n_items: int
@@ -125,4 +126,6 @@ class RunInfo(TypedDict, total=False):
     batch_size: int
     backend_options: dict[str, object]
     base_url: str | None  # credentials masked
-    sessions: list[dict[str, object]]  # each session of the run: started, n_run, wall_time_s
+    # each session of the run, recorded as it starts (started, allow_changed_data, its data_checksums, data_pinned
+    # and data_changed), with n_run and wall_time_s once it ends (a killed session has none)
+    sessions: list[dict[str, object]]

@@ -124,8 +124,8 @@ def distill(
     cfg = _section(config, "distill", input=input_, output=output, base_url=base_url, model=model,
                    concurrency=concurrency, requests_per_second=rps)  # fmt: skip
     items = read_seed(cfg.input)[:limit]
-    teacher = OpenAIBackend(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, concurrency=cfg.concurrency)
     try:
+        teacher = OpenAIBackend(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, concurrency=cfg.concurrency)
         stats = asyncio.run(
             run(
                 items,
