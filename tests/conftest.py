@@ -103,7 +103,8 @@ def smollm2_dir(tmp_path_factory) -> Path:
 def chat_server(reply):
     """A real OpenAI-compatible server on 127.0.0.1: POST /v1/chat/completions answers ``reply(body)``.
 
-    ``reply`` gets each request's JSON body (record it there if the test needs it); yields the base URL.
+    ``reply`` gets each request's JSON body (record it there if the test needs it) and returns the content, or a
+    dict of the content and top-level response fields (``model``, ``system_fingerprint``); yields the base URL.
     """
     import json
     import threading
@@ -114,8 +115,12 @@ def chat_server(reply):
 
         def do_POST(self):  # noqa: N802 - http.server's naming
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            content = reply(body)
-            payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+            content, extra = reply(body), {}
+            if isinstance(content, dict):  # {"content": ..., plus top-level fields such as "model"}
+                extra = {k: v for k, v in content.items() if k != "content"}
+                content = content["content"]
+            message = {"role": "assistant", "content": content}
+            payload = json.dumps({**extra, "choices": [{"message": message}]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))

@@ -9,7 +9,6 @@ its own output. ``variants`` are the item's prompts in every language (English f
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,7 +131,7 @@ def make_pairs(cfg, items: list[SeedItem], backend, translator=None) -> tuple[li
     if translator is not None:
         translate_seed(items, cfg.langs, translator, cfg.translations)
     by_lang = language_items(items, cfg.langs, cfg.translations)
-    fmt = dataclasses.replace(ConsistentGuardFormat(), max_new_tokens=cfg.max_new_tokens)
+    fmt = ConsistentGuardFormat(max_new_tokens=cfg.max_new_tokens, options={"template": cfg.template})
     predictions = run_languages(by_lang, lambda batch: predict_generative(backend, fmt, batch), cfg.batch_size)
     return build_pairs(by_lang, predictions, fmt)
 

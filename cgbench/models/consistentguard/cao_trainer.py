@@ -313,5 +313,5 @@ def train_cao(stage) -> dict[str, float]:
         peft_config=peft_config(stage.lora),
     )
     metrics = train_metrics(trainer.train(), trainer, parts=("dpo_loss", "anchor_kl", "mlc"))
-    save_final(trainer, stage.output_dir)
+    save_final(trainer, stage.output_dir, stage.template)
     return metrics

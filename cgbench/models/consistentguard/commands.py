@@ -56,6 +56,12 @@ def _train(config: Path | None, name: str, cpu: bool, **overrides) -> None:
     if missing:
         flag = "--" + missing[0].replace("_", "-")
         _fail(f"section {name!r} needs {', '.join(missing)} (set it in the config or pass {flag})")
+    from cgbench.models.consistentguard.checkpoint import check_template
+
+    try:
+        check_template(stage)
+    except ValueError as exc:
+        _fail(str(exc))
     if name == "sft":
         from cgbench.models.consistentguard.sft import train_sft as run
     elif name == "grpo":
@@ -112,19 +118,22 @@ def distill(
     concurrency: Annotated[Optional[int], typer.Option("--concurrency", help="Requests in flight.")] = None,
     rps: Annotated[Optional[float], typer.Option("--requests-per-second", help="Rate limit.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N seed items.")] = None,
+    label_in_prompt: Annotated[
+        Optional[bool], typer.Option("--label-in-prompt/--no-label-in-prompt", help="Tell the teacher the label.")
+    ] = None,
 ) -> None:
     """Teacher reasoning in ConsistentGuard's format; answers that disagree with the label are dropped."""
     import asyncio
 
     from cgbench.models.backends.base import BackendError
-    from cgbench.models.backends.openai import OpenAIBackend
+    from cgbench.models.consistentguard.distill import Teacher
     from cgbench.models.consistentguard.distill import distill as run
     from cgbench.models.consistentguard.seed import read_seed
 
     cfg = _section(config, "distill", input=input_, output=output, base_url=base_url, model=model,
-                   concurrency=concurrency, requests_per_second=rps)  # fmt: skip
+                   concurrency=concurrency, requests_per_second=rps, label_in_prompt=label_in_prompt)  # fmt: skip
     items = read_seed(cfg.input)[:limit]
-    teacher = OpenAIBackend(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, concurrency=cfg.concurrency)
+    teacher = Teacher(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, concurrency=cfg.concurrency)
     try:
         stats = asyncio.run(
             run(
@@ -133,6 +142,8 @@ def distill(
                 cfg.output,
                 concurrency=cfg.concurrency,
                 requests_per_second=cfg.requests_per_second,
+                template=cfg.template,
+                label_in_prompt=cfg.label_in_prompt,
                 temperature=cfg.temperature,
                 max_tokens=cfg.max_tokens,
             )  # fmt: skip

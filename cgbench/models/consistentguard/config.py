@@ -41,6 +41,8 @@ class DistillConfig:
     requests_per_second: float = 4.0
     temperature: float = 0.7
     max_tokens: int = 2048
+    template: str = "cgbench"  # the instruction the teacher sees (and the SFT rows' prompt)
+    label_in_prompt: bool = True  # the paper's teacher explains the known verdict
 
 
 @dataclass
@@ -74,9 +76,10 @@ class TrainStage:
     save_strategy: str = "no"
     report_to: str = "none"
     lora: LoraSettings | None = None
+    template: str = "cgbench"  # the prompt's wording: "cgbench" or "release" (the released scripts' PROMPT_TEMPLATE)
     trainer: dict[str, Any] = field(default_factory=dict)
 
-    _own = ("model", "data", "lora", "trainer")  # fields that are ours, not the TRL config's
+    _own = ("model", "data", "lora", "trainer", "template")  # fields that are ours, not the TRL config's
 
     def trl_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of the stage's TRL config."""
@@ -107,7 +110,10 @@ class GRPOStage(TrainStage):
     max_grad_norm: float = 0.1
     num_generations: int = 4
     per_device_train_batch_size: int = 4  # TRL 1.x counts completions: one prompt x 4 generations
-    temperature: float = 0.3
+    # The release (TRL 0.14) sampled at 0.3 and scored the raw logits; TRL 1.x divides the logits it scores by
+    # `temperature`, so the loss uses 1.0 and the sampling temperature reaches the generator via generation_kwargs.
+    temperature: float = 1.0
+    sampling_temperature: float = 0.3
     max_prompt_length: int | None = 1024  # TRL 1.x has no such field: GRPOTrainerWithPromptLimit keeps the last N
     max_completion_length: int = 2048
     beta: float = 0.04  # TRL 0.14 default: KL to the reference model (TRL 1.x: 0)
@@ -119,7 +125,16 @@ class GRPOStage(TrainStage):
     best_length: int = 256  # L_best: 256 in the released code, 512 in the paper
     rewards: str | dict[str, float] = DEFAULT_PRESET  # a preset of rewards.REWARD_PRESETS or name -> weight
 
-    _own = TrainStage._own + ("best_length", "rewards", "max_prompt_length")
+    _own = TrainStage._own + ("best_length", "rewards", "max_prompt_length", "sampling_temperature")
+
+    def trl_kwargs(self) -> dict[str, Any]:
+        """TRL's fields, with the sampling temperature in ``generation_kwargs`` (hf and vLLM paths read it there)."""
+        kwargs = super().trl_kwargs()
+        extra = dict(kwargs.get("generation_kwargs") or {})
+        if "temperature" in extra:
+            raise ValueError("set the sampling temperature as sampling_temperature, not in trainer.generation_kwargs")
+        kwargs["generation_kwargs"] = {**extra, "temperature": self.sampling_temperature}
+        return kwargs
 
 
 @dataclass
@@ -132,6 +147,7 @@ class CAOPairsConfig:
     backend: str = "hf"
     batch_size: int = 8
     max_new_tokens: int = 1024
+    template: str = "cgbench"
 
 
 @dataclass
