@@ -74,6 +74,8 @@ class TrainStage:
     gradient_checkpointing: bool = False
     logging_steps: int = 1
     save_strategy: str = "no"
+    save_steps: float = 500  # transformers' default
+    save_total_limit: int | None = None  # transformers' default: keep every checkpoint
     report_to: str = "none"
     lora: LoraSettings | None = None
     template: str = "cgbench"  # the prompt's wording: "cgbench" or "release" (the released scripts' PROMPT_TEMPLATE)
@@ -165,6 +167,7 @@ class CAOStage(TrainStage):
     truncation_mode: str = "keep_end"  # TRL 0.14 default (TRL 1.x: keep_start)
     anchor_kl_weight: float = 1.0
     anchor_kl_span: str = "sequence"  # the whole anchor, as in the paper; "completion" = its completion only
+    anchor_kl_chunk: int = 256  # positions per KL chunk (memory only; the value is the same)
     mlc_weight: float = 0.0  # 0.8 in the MLC release when turned on
     mlc_every: int = 2
 
