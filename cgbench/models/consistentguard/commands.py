@@ -87,6 +87,9 @@ def seed(
     seed_: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed.")] = None,
     balance: Annotated[Optional[bool], typer.Option("--balance/--no-balance", help="Equal harmful/unharmful.")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", help="A training source (repeatable).")] = None,
+    quotas: Annotated[
+        Optional[str], typer.Option("--quotas", help="equal (default: n split evenly over the sources) or pool.")
+    ] = None,
     output: Annotated[Optional[str], typer.Option("--output", help="Seed JSONL to write.")] = None,
     data_dir: Annotated[
         Optional[Path], typer.Option("--data-dir", help="Data mirror (else $CGBENCH_DATA_DIR).")
@@ -96,13 +99,14 @@ def seed(
     from cgbench.benchmarks import DataError
     from cgbench.models.consistentguard.seed import report_rows, sample_seed, write_seed
 
-    cfg = _section(config, "seed", n=n, seed=seed_, balance=balance, sources=source or None, output=output)
+    cfg = _section(config, "seed", n=n, seed=seed_, balance=balance, sources=source or None, output=output,
+                   quotas=quotas)  # fmt: skip
     try:
-        items, counts = sample_seed(cfg.sources, cfg.n, cfg.seed, cfg.balance, data_dir)
+        items, counts = sample_seed(cfg.sources, cfg.n, cfg.seed, cfg.balance, data_dir, cfg.quotas)
     except (DataError, ValueError) as exc:
         _fail(str(exc))
     write_seed(items, cfg.output)
-    header = ("source", "pool", "dup of eval (exact)", "dup (normalised)", "sampled", "harmful")
+    header = ("source", "pool", "dup of eval (exact)", "dup (normalised)", "quota", "sampled", "harmful")
     _table(f"seed: {len(items)} prompts -> {cfg.output}", header, report_rows(counts))
 
 

@@ -28,6 +28,9 @@ class SeedConfig:
     # offline: guardreasoner/aegis, guardreasoner/harmbench_prompt, toxicchat_train (mirror files);
     # online (hub ids): hub/aegis, hub/beavertails, hub/toxicchat, hub/wildguard
     sources: list[str] = field(default_factory=lambda: ["toxicchat_train", "guardreasoner/aegis"])
+    # "equal": n split evenly over the sources; "pool": uniform over the pooled data (each source's share follows its
+    # size); or {source: count} summing to n
+    quotas: str | dict[str, int] = "equal"
 
 
 @dataclass
