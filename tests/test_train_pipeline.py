@@ -133,6 +133,9 @@ def test_recipe_end_to_end(tmp_path, monkeypatch):
                      "--from-files", translations, "--output", out / "pairs.jsonl", *sum((["--lang", x] for x in LANGS), []))  # fmt: skip  # noqa: E501
     report = json.loads((out / "pairs.report.json").read_text())
     assert list(report) == LANGS and all(r["items"] == 8 for r in report.values())
+    cuts = json.loads((out / "pairs.truncation.json").read_text())  # per language: what CAO's limits will cut
+    assert set(cuts) <= set(LANGS) and all(c["pairs"] >= c["prompt_cut"] for c in cuts.values())
+    assert "CAO truncation at max_prompt_length 512, max_length 1024" in pairs_out
     assert all(r["failures"] == r["items"] - r["correct"] and r["pairs"] <= r["failures"] for r in report.values())
     pairs = _rows(out / "pairs.jsonl")
     assert len(pairs) == sum(r["pairs"] for r in report.values()) > 0, pairs_out

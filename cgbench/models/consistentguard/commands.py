@@ -23,6 +23,12 @@ Model = Annotated[Optional[str], typer.Option("--model", help="Starting model: h
 Data = Annotated[Optional[str], typer.Option("--data", help="Training data file (the previous stage's output).")]
 OutputDir = Annotated[Optional[str], typer.Option("--output-dir", help="Where the trained model is saved.")]
 MaxSteps = Annotated[Optional[int], typer.Option("--max-steps", help="Stop after this many optimizer steps.")]
+MaxLength = Annotated[
+    Optional[int], typer.Option("--max-length", help="CAO: tokens kept per prompt+completion (release: 1024).")
+]
+MaxPromptLength = Annotated[
+    Optional[int], typer.Option("--max-prompt-length", help="CAO: last prompt tokens kept (release: 512).")
+]
 Cpu = Annotated[bool, typer.Option("--cpu", help="Train on CPU in fp32 (use_cpu, no bf16).")]
 
 
@@ -186,8 +192,12 @@ def cao_pairs(
     backend: Annotated[Optional[str], typer.Option("--backend", help="hf or vllm.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
     max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens")] = None,
+    max_length: MaxLength = None, max_prompt_length: MaxPromptLength = None,
 ) -> None:  # fmt: skip
-    """Run the model in every language and build CAO pairs (failed input, successful vs failed output) + anchors."""
+    """Run the model in every language and build CAO pairs (failed input, successful vs failed output) + anchors.
+
+    Reports per language how many pairs the CAO stage's limits (its config section, or --max-length and
+    --max-prompt-length) will cut, and where."""
     from cgbench.models.backends import get_backend
     from cgbench.models.consistentguard.cao import make_pairs, report_rows, write_pairs
     from cgbench.models.consistentguard.seed import read_seed
@@ -216,6 +226,26 @@ def cao_pairs(
     Path(cfg.output).with_suffix(".report.json").write_text(
         json.dumps({lang_: vars(r) for lang_, r in report.items()}, indent=2), encoding="utf-8"
     )
+    _report_cuts(config, cfg, pairs, max_length=max_length, max_prompt_length=max_prompt_length)
+
+
+def _report_cuts(config: Path | None, cfg, pairs: list[dict], **limits) -> None:
+    """The truncation table for the CAO stage's limits, also written to ``<output>.truncation.json``."""
+    from transformers import AutoTokenizer
+
+    from cgbench.models.consistentguard.cao import cut_rows, truncation_report
+
+    stage = _section(config, "cao", **limits)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model)
+    count = lambda text: len(tokenizer(text)["input_ids"])  # noqa: E731
+    cuts = truncation_report(pairs, count, stage.max_prompt_length, stage.max_length, stage.truncation_mode)
+    title = (f"CAO truncation at max_prompt_length {stage.max_prompt_length}, max_length {stage.max_length} "
+             f"({stage.truncation_mode}); raise them with --max-prompt-length/--max-length")  # fmt: skip
+    header = ("lang", "pairs", "prompts cut", "median tokens dropped", "sequences cut", "where")
+    _table(title, header, cut_rows(cuts))
+    Path(cfg.output).with_suffix(".truncation.json").write_text(
+        json.dumps({lang: r.summary() for lang, r in cuts.items()}, indent=2), encoding="utf-8"
+    )
 
 
 @train_app.command("cao")
@@ -223,8 +253,8 @@ def cao(
     config: Config = None, model: Model = None, data: Data = None, output_dir: OutputDir = None,
     max_steps: MaxSteps = None, cpu: Cpu = False,
     mlc_weight: Annotated[Optional[float], typer.Option("--mlc-weight", help="MLC term weight (0 = off).")] = None,
+    max_length: MaxLength = None, max_prompt_length: MaxPromptLength = None,
 ) -> None:  # fmt: skip
     """Stage 3: CAO = DPO + λ·KL on anchors (+ optional MLC) on the pairs JSONL."""
-    _train(
-        config, "cao", cpu, model=model, data=data, output_dir=output_dir, max_steps=max_steps, mlc_weight=mlc_weight
-    )
+    _train(config, "cao", cpu, model=model, data=data, output_dir=output_dir, max_steps=max_steps,
+           mlc_weight=mlc_weight, max_length=max_length, max_prompt_length=max_prompt_length)  # fmt: skip
