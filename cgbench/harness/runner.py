@@ -30,6 +30,7 @@ from cgbench.harness.scoring import predictions_file, write_json, write_metrics
 from cgbench.models.backends.base import mask_url
 from cgbench.models.backends.generate import OutputCountError, generate
 from cgbench.models.guards.base import GuardFormat, Verdict
+from cgbench.models.guards.consistentguard import with_checkpoint_template
 from cgbench.models.guards.registry import GuardSpec, get_guard
 
 DEFAULT_GUARD = "e5-probe"
@@ -233,6 +234,10 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     check_options(options)
     spec = get_guard(options.guard)
     fmt = spec.guard_format() if spec.kind == "generative" else None
+    try:
+        fmt = with_checkpoint_template(fmt, options.model)  # a trained ConsistentGuard: the template it learned
+    except ValueError as exc:
+        raise RunError(str(exc)) from exc
     backend_name = options.backend or _default_backend(spec, options)
     if spec.kind == "probe" and backend_name != "cpu":
         raise RunError(f"guard {spec.name!r} is a probe and runs only on --backend cpu")
