@@ -217,7 +217,12 @@ def _load(benchmark: str, lang: str, root: str | None, home: str | None = None) 
 
 
 def load_split(benchmark: str, lang: str, data_dir: str | os.PathLike | None = None) -> list[Item]:
-    """The Items of one benchmark in one language (ISO 639-1 code or release folder name)."""
+    """The Items of one benchmark in one language (ISO 639-1 code or release folder name); a set beyond the
+    paper's three (RTP-LX, a set added with ``cgbench data add-benchmark``) is read by its own loader."""
+    if benchmark not in BENCHMARKS:
+        from cgbench.benchmarks.sets import load_set_split
+
+        return list(load_set_split(benchmark, lang, data_dir))
     return list(_load(benchmark, lang, _root_key(data_dir), str(sources.user_dir())))
 
 
@@ -226,11 +231,12 @@ def load_all(
     langs: list[str] | None = None,
     data_dir: str | os.PathLike | None = None,
 ) -> list[Item]:
-    """Every Item of the chosen sets and languages, set by set, language by language."""
-    chosen_langs = langs or available_languages(data_dir)
+    """Every Item of the chosen sets (default: the paper's three) and languages (default: each set's own)."""
+    from cgbench.benchmarks.sets import set_languages
+
     return [
         item
         for benchmark in benchmarks or list(BENCHMARKS)
-        for lang in chosen_langs
+        for lang in langs or set_languages(benchmark, data_dir)
         for item in load_split(benchmark, lang, data_dir)
     ]

@@ -18,7 +18,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from cgbench.benchmarks import BENCHMARKS, Item, available_languages, get_benchmark, load_split, sources
+from cgbench.benchmarks import BENCHMARKS, Item, get_benchmark, load_split, rtp_lx, set_languages, sources
 from cgbench.harness import rundir, store
 from cgbench.harness.rundir import RunError
 from cgbench.harness.runinfo import data_record, git_commit, versions
@@ -53,12 +53,23 @@ class RunOptions:
 
 
 def select_items(options: RunOptions) -> list[Item]:
-    """The chosen splits' items (the first ``limit`` of each split); raises DataError on bad data."""
+    """The chosen splits' items (the first ``limit`` of each split); raises DataError on bad data.
+
+    Default sets: the paper's three. Default languages: each set's own (a set that brings its own languages
+    is run in all of them); with ``--langs``, a set that lacks one of them is run in the others."""
     for benchmark in options.sets or []:
         get_benchmark(benchmark)
+    chosen = options.sets or list(BENCHMARKS)
+    own = {benchmark: set_languages(benchmark, options.data_dir) for benchmark in chosen}
+    for lang in options.langs or []:
+        if not any(lang in langs for langs in own.values()):
+            load_split(chosen[0], lang, options.data_dir)  # raises the loader's error (with the nearest code)
     items = []
-    for benchmark in options.sets or list(BENCHMARKS):
-        for lang in options.langs or available_languages(options.data_dir):
+    for benchmark in chosen:
+        langs = [lang for lang in options.langs if lang in own[benchmark]] if options.langs else own[benchmark]
+        if not langs:
+            raise RunError(f"{benchmark} has none of the languages {', '.join(options.langs or [])}")
+        for lang in langs:
             items.extend(load_split(benchmark, lang, options.data_dir)[: options.limit])
     return items
 
@@ -106,7 +117,15 @@ def _scope(options: RunOptions, spec: GuardSpec, items: list[Item], batch_size: 
         "batch_size": batch_size,
         "backend_options": {key: options.backend_options[key] for key in sorted(options.backend_options)},
         "base_url": mask_url(options.base_url) if options.base_url else None,
+        **label_options({item.benchmark for item in items}),
     }
+
+
+def label_options(benchmarks: set[str]) -> dict[str, Any]:
+    """The labelling options of the chosen sets, for run.json (RTP-LX's Toxicity threshold and its source)."""
+    if rtp_lx.NAME not in benchmarks:
+        return {}
+    return {"rtp_lx_threshold": rtp_lx.threshold(), "rtp_lx_label_rule": f"{rtp_lx.LABEL_RULE}; {rtp_lx.LABEL_SOURCE}"}
 
 
 def _read_previous(run_dir: Path, current: dict[str, Any], force: bool) -> tuple[dict[str, Any], dict]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from cgbench.benchmarks import BENCHMARKS
+from cgbench.benchmarks import find_set
 from cgbench.harness.categories import category_recall, load_categories
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
@@ -140,7 +140,7 @@ def score_predictions(
         raise ScoringError("no predictions to score")
     splits, consistency, gaps, recall, matrices = {}, {}, {}, {}, {}
     for benchmark, by_lang in sorted(_group(predictions).items()):
-        known = BENCHMARKS.get(benchmark)
+        known = find_set(benchmark)
         for lang, preds in sorted(by_lang.items()):
             preds = sorted(preds, key=lambda p: p["idx"])
             try:
