@@ -23,6 +23,7 @@ from cgbench.harness.significance import SIGNIFICANCE_POLICY, average_f1_ci95, l
 
 SCHEMA_VERSION = 2  # 2: language_gaps, f1_avg_ci95, category_recall
 PREDICTION_FILES = ("predictions.jsonl", "predictions.jsonl.gz")
+CATEGORIES_NOTE = "categories from the upstream metadata of the English split (per language in RTP-LX and added sets)"
 
 
 class ScoringError(ValueError):
@@ -187,7 +188,7 @@ def _categories_of(predictions: list[Prediction]) -> dict:
     categories, problems = load_categories({p["benchmark"] for p in predictions})
     for problem in problems:
         warnings.warn(problem, stacklevel=3)
-    note = "; ".join(problems) or "categories from the upstream metadata of the English split"
+    note = "; ".join(problems) or CATEGORIES_NOTE
     return {"categories": categories, "categories_note": note}
 
 
