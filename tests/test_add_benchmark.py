@@ -162,7 +162,7 @@ def _hostile(tmp_path: Path, case: str) -> Path:
         rows = [row for row in rows if row["lang"] == "en"]
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     if case == "non-UTF-8":
-        path.write_bytes(path.read_bytes().replace("Comment".encode(), b"Comm\xe9nt"))
+        path.write_bytes(path.read_bytes().replace(b"Comment", b"Comm\xe9nt"))
     return path
 
 
