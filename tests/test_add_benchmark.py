@@ -191,3 +191,19 @@ def test_names_that_clash_or_are_unsafe_are_refused(tmp_path, name):
         add_benchmark(name, _jsonl(tmp_path / "toy.jsonl"), Fields(id="uid", lang="language", text="prompt"))
     done = _cli("data", "remove-benchmark", "toxicchat")
     assert done.returncode == 2 and "is a built-in set" in done.stderr
+
+
+def test_the_docs_conversion_example_builds_an_importable_table(tmp_path, monkeypatch):
+    """docs/benchmarks.md's standard-library conversion of a one-folder-per-language set, run as written."""
+    from conftest import REPO
+
+    text = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    for lang, rows in {"en": ROWS[:4], "fr": ROWS[4:8]}.items():
+        (tmp_path / "multilingual_set" / lang).mkdir(parents=True)
+        lines = ["id,prompt,label"] + [f'{row[0]},"{row[2]}",{row[3]}' for row in rows]
+        (tmp_path / "multilingual_set" / lang / "test.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "docs/benchmarks.md", "exec"), {})
+    added = add_benchmark("docset", tmp_path / "long.jsonl")
+    assert added.manifest["rows"] == {"en": 4, "fr": 4} and added.parallel_share == {"en": 1.0, "fr": 1.0}
