@@ -7,7 +7,6 @@ import gzip
 import io
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from cgbench.benchmarks import sources
 from cgbench.benchmarks.categories import OPENAI_CATEGORY_NAMES
 from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.headers import strip_header
+from cgbench.benchmarks.item import Item
 from cgbench.benchmarks.registry import (
     BENCHMARKS,
     LANGUAGE_CODE,
@@ -24,25 +24,10 @@ from cgbench.benchmarks.registry import (
     language_code,
     language_folder,
 )
+from cgbench.benchmarks.sets import get_set, load_set_split
 
 LABELS = {"harmful": 1, "unharmful": 0}
 OPENAI_CATEGORIES = tuple(OPENAI_CATEGORY_NAMES)
-
-
-@dataclass(frozen=True)
-class Item:
-    """One prompt of one benchmark in one language; ``idx`` lines it up across languages."""
-
-    benchmark: str
-    lang: str
-    idx: int
-    text: str
-    label: int  # 1 = unsafe/harmful, 0 = safe
-    source_id: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def decode(path: Path, data: bytes) -> str:
@@ -237,8 +222,17 @@ def _load(benchmark: str, lang: str, root: str | None, home: str | None = None) 
 
 
 def load_split(benchmark: str, lang: str, data_dir: str | os.PathLike | None = None) -> list[Item]:
-    """The Items of one benchmark in one language (ISO 639-1 code or release folder name)."""
+    """The Items of one benchmark in one language (ISO 639-1 code or release folder name); a set beyond the
+    paper's three (RTP-LX, a set added with ``cgbench data add-benchmark``) is read by its own loader."""
+    if benchmark not in BENCHMARKS:
+        return list(load_set_split(benchmark, lang, data_dir))
     return list(_load(benchmark, lang, _root_key(data_dir), str(sources.user_dir())))
+
+
+def set_languages(name: str, data_dir: str | os.PathLike | None = None) -> list[str]:
+    """The languages of a set: its own, or the paper's six plus any added with ``cgbench data add-language``."""
+    benchmark = get_set(name)
+    return list(benchmark.languages) if benchmark.languages else available_languages(data_dir)
 
 
 def load_all(
@@ -246,11 +240,10 @@ def load_all(
     langs: list[str] | None = None,
     data_dir: str | os.PathLike | None = None,
 ) -> list[Item]:
-    """Every Item of the chosen sets and languages, set by set, language by language."""
-    chosen_langs = langs or available_languages(data_dir)
+    """Every Item of the chosen sets (default: the paper's three) and languages (default: each set's own)."""
     return [
         item
         for benchmark in benchmarks or list(BENCHMARKS)
-        for lang in chosen_langs
+        for lang in langs or set_languages(benchmark, data_dir)
         for item in load_split(benchmark, lang, data_dir)
     ]

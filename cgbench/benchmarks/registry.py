@@ -16,6 +16,10 @@ class Benchmark:
     title: str
     n: int
     all_unsafe: bool  # a one-class set: recall is what is measured
+    languages: tuple[str, ...] = ()  # a set that brings its own languages; empty: the paper's (and added) ones
+    reference: str = "en"  # the language whose items are the parallel ones
+    labels_per_language: bool = False  # each language keeps its own label for the same idx (RTP-LX)
+    origin: str = "paper"  # paper, builtin (beyond the paper) or user (cgbench data add-benchmark)
 
 
 BENCHMARKS: dict[str, Benchmark] = {

@@ -19,7 +19,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from cgbench.benchmarks import BENCHMARKS, Item, available_languages, get_benchmark, load_split, sources
+from cgbench.benchmarks import BENCHMARKS, DataError, Item, get_benchmark, load_split, rtp_lx, set_languages, sources
 from cgbench.benchmarks.loading import extra_languages
 from cgbench.benchmarks.registry import language_code
 from cgbench.harness import rundir, store
@@ -56,17 +56,33 @@ class RunOptions:
     backend_options: dict[str, Any] = field(default_factory=dict)  # device, dtype, tensor_parallel_size, ...
 
 
+def _language_code(lang: str, extra: dict[str, str]) -> str:
+    """The suite's code for a paper-language alias (``eng`` -> ``en``); a set's own code (``zh-Hant``) as given."""
+    try:
+        return language_code(lang, extra)
+    except DataError:
+        return lang
+
+
 def select_items(options: RunOptions) -> list[Item]:
     """The chosen splits' items (the first ``limit`` of each split); raises DataError on bad data.
 
-    A set or language named twice, or under two names (``en`` and ``eng``), is selected once.
-    """
-    sets = list(dict.fromkeys(get_benchmark(benchmark).name for benchmark in options.sets or BENCHMARKS))
+    A set or language named twice, or under two names (``en`` and ``eng``), is selected once. Default sets: the
+    paper's three. Default languages: each set's own (a set that brings its own languages is run in all of them);
+    with ``--langs``, a set that lacks one of them is run in the others."""
+    chosen = list(dict.fromkeys(get_benchmark(benchmark).name for benchmark in options.sets or BENCHMARKS))
     extra = extra_languages(options.data_dir)
-    langs = options.langs or available_languages(options.data_dir)
+    wanted = list(dict.fromkeys(_language_code(lang, extra) for lang in options.langs or []))
+    own = {benchmark: set_languages(benchmark, options.data_dir) for benchmark in chosen}
+    for lang in wanted:
+        if not any(lang in langs for langs in own.values()):
+            load_split(chosen[0], lang, options.data_dir)  # raises the loader's error (with the nearest code)
     items = []
-    for benchmark in sets:
-        for lang in dict.fromkeys(language_code(lang, extra) for lang in langs):
+    for benchmark in chosen:
+        langs = [lang for lang in wanted if lang in own[benchmark]] if wanted else own[benchmark]
+        if not langs:
+            raise RunError(f"{benchmark} has none of the languages {', '.join(wanted)}")
+        for lang in langs:
             items.extend(load_split(benchmark, lang, options.data_dir)[: options.limit])
     return items
 
@@ -116,7 +132,15 @@ def _scope(options: RunOptions, spec: GuardSpec, items: list[Item], batch_size: 
         "batch_size": batch_size,
         "backend_options": {key: options.backend_options[key] for key in sorted(options.backend_options)},
         "base_url": mask_url(options.base_url) if options.base_url else None,
+        **label_options({item.benchmark for item in items}),
     }
+
+
+def label_options(benchmarks: set[str]) -> dict[str, Any]:
+    """The labelling options of the chosen sets, for run.json (RTP-LX's Toxicity threshold and its source)."""
+    if rtp_lx.NAME not in benchmarks:
+        return {}
+    return {"rtp_lx_threshold": rtp_lx.threshold(), "rtp_lx_label_rule": f"{rtp_lx.LABEL_RULE}; {rtp_lx.LABEL_SOURCE}"}
 
 
 def _read_previous(run_dir: Path, current: dict[str, Any], force: bool) -> tuple[dict[str, Any], dict]:

@@ -5,7 +5,7 @@ All rates are fractions in [0, 1]; the leaderboard shows them as percentages.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class Prediction(TypedDict):
@@ -51,6 +51,8 @@ class Consistency(TypedDict):
     f1_gap: float  # best minus worst language F1
     best_lang: str
     worst_lang: str
+    n_parallel_vs_en: NotRequired[dict[str, int]]  # items each language shares with English
+    label_disagreements_vs_en: NotRequired[dict[str, int]]  # of those, items labelled otherwise than in English
 
 
 class LanguageGap(TypedDict):

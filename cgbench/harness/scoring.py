@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from cgbench.benchmarks import BENCHMARKS
+from cgbench.benchmarks import find_set
 from cgbench.harness.categories import category_recall, load_categories
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
@@ -23,6 +23,7 @@ from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
 from cgbench.harness.significance import SIGNIFICANCE_POLICY, average_f1_ci95, language_gaps
 
 SCHEMA_VERSION = 2  # 2: language_gaps, f1_avg_ci95, category_recall
+CATEGORIES_NOTE = "categories from the upstream metadata of the English split (per language in RTP-LX and added sets)"
 
 
 class ScoringError(ValueError):
@@ -140,7 +141,7 @@ def score_predictions(
         raise ScoringError("no predictions to score")
     splits, consistency, gaps, recall, matrices = {}, {}, {}, {}, {}
     for benchmark, by_lang in sorted(_group(predictions).items()):
-        known = BENCHMARKS.get(benchmark)
+        known = find_set(benchmark)
         for lang, preds in sorted(by_lang.items()):
             preds = sorted(preds, key=lambda p: p["idx"])
             try:
@@ -187,7 +188,7 @@ def _categories_of(predictions: list[Prediction]) -> dict:
     categories, problems = load_categories({p["benchmark"] for p in predictions})
     for problem in problems:
         warnings.warn(problem, stacklevel=3)
-    note = "; ".join(problems) or "categories from the upstream metadata of the English split"
+    note = "; ".join(problems) or CATEGORIES_NOTE
     return {"categories": categories, "categories_note": note}
 
 
