@@ -246,9 +246,11 @@ def test_a_completions_response_of_the_wrong_shape_is_refused(server):
 
 
 def test_tiny_log_probabilities_give_a_finite_score(server):
-    server.script = [_top(-1e6)]
-    (done,) = backend(server).complete([CHAT], max_new_tokens=4, score_tokens=("unsafe", "safe"))
-    assert done.score == 0.0 and math.isfinite(done.score)
+    tiny = _top(-1e6)
+    tiny["choices"][0]["logprobs"]["content"][0]["top_logprobs"][1]["logprob"] = -1e6  # exp() of both is 0.0
+    server.script = [_top(-1e6), tiny]
+    low, even = backend(server, concurrency=1).complete([CHAT, CHAT], max_new_tokens=4, score_tokens=("unsafe", "safe"))
+    assert low.score == 0.0 and even.score == 0.5
 
 
 def test_a_nan_log_probability_is_never_written(server, tmp_path):
