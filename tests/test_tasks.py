@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from cgbench.benchmarks import BENCHMARKS, LANGUAGES, load_split
 from cgbench.benchmarks.sets import RTP_LX
+from cgbench.benchmarks.sources import sha256_of
 from cgbench.cli import app
 from cgbench.models.guards import get_format
 from cgbench.tasks import TASKS_DIR, extra_tasks_dir, lm_eval_argv, tasks_path
@@ -139,6 +140,8 @@ def test_added_language_joins_groups_through_one_include_path(mirror, monkeypatc
     added.mkdir(parents=True)
     for source in (mirror / "consistentguard" / "benchmark_fr").glob("*.json"):
         shutil.copy(source, added / source.name)
+    files = {path.name: {"sha256": sha256_of(path)} for path in added.glob("*.json")}
+    (added / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")  # as add-language writes it
     assert tasks_path() == TASKS_DIR  # nothing added yet
 
     written = write_tasks(["xx"], extra_tasks_dir())
