@@ -91,6 +91,7 @@ class MetricsFile(TypedDict, total=False):
     f1_avg_ci95: dict[str, list[float]]  # "<benchmark>" (mean over its languages) and "all" (mean over sets)
     category_recall: dict[str, dict[str, dict[str, CategoryCell]]]  # benchmark -> category -> language
     categories_note: str  # where the categories came from, or why there are none
+    calibration: dict[str, dict]  # benchmark -> harness.calibration.SetCalibration (runs with scores)
 
 
 class RunInfo(TypedDict, total=False):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from cgbench.benchmarks import BENCHMARKS
+from cgbench.harness.calibration import calibration_table
 from cgbench.harness.categories import category_recall, load_categories
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
@@ -178,6 +179,7 @@ def score_predictions(
         f1_avg_ci95=averages,
         category_recall=recall,
         categories_note=categories_note,
+        calibration=calibration_table(predictions),
     )
 
 
