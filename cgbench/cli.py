@@ -170,6 +170,7 @@ def score(
     run_id: Annotated[Optional[str], typer.Option(help="Run id of an imported lm-eval run.")] = None,
 ) -> None:
     """Write metrics.json (per-split metrics and cross-lingual consistency) and print the tables."""
+    from cgbench.harness.diagnostics_report import print_diagnostics
     from cgbench.harness.report import print_tables
     from cgbench.harness.scoring import ScoringError, score_path
 
@@ -178,6 +179,7 @@ def score(
     except ScoringError as exc:
         _fail(str(exc))
     print_tables(metrics)
+    print_diagnostics(metrics)
     typer.echo(f"wrote {run_dir / 'metrics.json'}")
 
 

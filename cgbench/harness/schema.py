@@ -92,6 +92,7 @@ class MetricsFile(TypedDict, total=False):
     category_recall: dict[str, dict[str, dict[str, CategoryCell]]]  # benchmark -> category -> language
     categories_note: str  # where the categories came from, or why there are none
     calibration: dict[str, dict]  # benchmark -> harness.calibration.SetCalibration (runs with scores)
+    category_consistency: dict[str, dict[str, dict]]  # benchmark -> lang -> harness.category_consistency cell
 
 
 class RunInfo(TypedDict, total=False):

@@ -17,6 +17,7 @@ from typing import IO
 from cgbench.benchmarks import BENCHMARKS
 from cgbench.harness.calibration import calibration_table
 from cgbench.harness.categories import category_recall, load_categories
+from cgbench.harness.category_consistency import category_consistency
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
@@ -180,6 +181,7 @@ def score_predictions(
         category_recall=recall,
         categories_note=categories_note,
         calibration=calibration_table(predictions),
+        category_consistency=category_consistency(predictions, categories),
     )
 
 
