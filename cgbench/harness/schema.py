@@ -128,3 +128,5 @@ class RunInfo(TypedDict, total=False):
     backend_options: dict[str, object]
     base_url: str | None  # credentials masked
     sessions: list[dict[str, object]]  # each session of the run: started, n_run, wall_time_s
+    split_seconds: dict[str, dict[str, float]]  # "<benchmark>/<lang>" -> n items timed, seconds (split_timing)
+    shared_seconds: float  # seconds of work shared by every split (the probe's embedding pass)
