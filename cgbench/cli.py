@@ -116,6 +116,33 @@ def data_fetch() -> None:
         _fail(str(exc))
 
 
+@data_app.command("cost")
+def data_cost(
+    tokenizer: Annotated[
+        Optional[list[str]], typer.Option("--tokenizer", help="qwen2.5, smollm2, xlm-r, gemma3 (repeat).")
+    ] = None,
+    sets: Annotated[Optional[list[str]], typer.Option("--sets", help="Benchmarks (repeat; default all).")] = None,
+    langs: Annotated[Optional[list[str]], typer.Option("--langs", help="Languages (repeat; default all).")] = None,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table as CSV here.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Tokens per item, ratio to English and share over the context limit, per set, language and tokenizer."""
+    from rich.console import Console
+
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.sources import cache_dir
+    from cgbench.harness.cost import DEFAULT_FAMILIES, CostError, cost_table, rows_csv, suite_cost
+
+    try:
+        rows = suite_cost(tokenizer or DEFAULT_FAMILIES, sets, langs, data_dir, cache_dir())
+    except (CostError, DataError) as exc:
+        _fail(str(exc))
+    Console(width=max(Console().width, 120)).print(cost_table(rows))
+    if csv_path:
+        csv_path.write_text(rows_csv(rows), encoding="utf-8")
+        typer.echo(f"wrote {csv_path}")
+
+
 @data_app.command("add-language")
 def data_add_language(
     lang: Annotated[str, typer.Argument(help="ISO 639-1 code of the new language, e.g. ur")],

@@ -12,7 +12,7 @@ A run without these fields simply has no rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +44,6 @@ class Section:
     title: str
     about: str
     cells: Cells
-    per_guard_plots: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -131,8 +130,36 @@ def seconds_cells(runs: list[Run]) -> Cells:
     return Cells(header=["guard", "backend", *langs], rows=rows, marked=[False] * len(rows), text_columns=2)
 
 
-def build_diagnostics(runs: list[Run], plots_dir: Path, extra: list[Section] | None = None) -> Diagnostics:
-    """The diagnostic sections of ``runs`` (with rows only) and their plots, written under ``plots_dir``."""
+COST_FILE = "token_cost.csv"  # written by `cgbench data cost --csv results/token_cost.csv`
+COST_ABOUT = (
+    "Tokens per item with each guard family's own template and tokenizer, and in brackets the ratio to English "
+    "on the same items (from results/token_cost.csv, written by `cgbench data cost`)."
+)
+
+
+def cost_cells(results_dir: Path | None) -> Cells:
+    """Mean tokens per item and ratio to English per tokenizer, set and language; no rows without the file."""
+    from cgbench.harness.cost import read_cost_csv
+
+    path = results_dir / COST_FILE if results_dir else None
+    if path is None or not path.is_file():
+        return Cells(header=[], rows=[], marked=[])
+    found = read_cost_csv(path)
+    langs = sorted({r["lang"] for r in found}, key=lang_order)
+    cells: dict[tuple[str, str, str], dict[str, str]] = {}
+    for r in found:
+        ratio = f" (×{float(r['ratio_to_en']):.2f})" if r["ratio_to_en"] else ""
+        cells.setdefault((r["family"], r["guard"], r["benchmark"]), {})[r["lang"]] = f"{float(r['mean']):.0f}{ratio}"
+    rows = [
+        [family, guard, short_name(b), *(by.get(lang, "–") for lang in langs)]
+        for (family, guard, b), by in cells.items()
+    ]
+    return Cells(header=["tokenizer", "template", "set", *langs], rows=rows, marked=[False] * len(rows), text_columns=3)
+
+
+def build_diagnostics(runs: list[Run], plots_dir: Path, results_dir: Path | None = None) -> Diagnostics:
+    """The diagnostic sections of ``runs`` (with rows only) and their plots, written under ``plots_dir``; the
+    cost table from ``results_dir/token_cost.csv`` when there is one."""
     candidates = [
         Section("threshold-transfer", "Threshold transfer and calibration", TRANSFER_ABOUT, transfer_cells(runs)),
         Section(
@@ -141,7 +168,7 @@ def build_diagnostics(runs: list[Run], plots_dir: Path, extra: list[Section] | N
             CATEGORY_CONSISTENCY_ABOUT,
             category_consistency_cells(runs),
         ),
-        *(extra or []),
+        Section("cost", "Token cost per language", COST_ABOUT, cost_cells(results_dir)),
         Section("seconds", "Measured seconds per 1,000 items", SECONDS_ABOUT, seconds_cells(runs)),
     ]
     sections = [s for s in candidates if s.cells.rows]
