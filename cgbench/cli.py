@@ -143,6 +143,27 @@ def data_cost(
         typer.echo(f"wrote {csv_path}")
 
 
+@data_app.command("add-variant")
+def data_add_variant(
+    lang: Annotated[str, typer.Argument(help="The language to romanize, e.g. hi (writes hi-Latn)")],
+    script: Annotated[str, typer.Option(help="The target script (latin).")] = "latin",
+    force: Annotated[bool, typer.Option("--force", help="Replace a variant added before.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Romanize LANG's three sets into LANG-Latn, validate, and register it like an added language."""
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.add_language import print_added
+    from cgbench.benchmarks.romanize import add_variant
+    from cgbench.tasks import extra_tasks_dir
+    from cgbench.tasks.generate import write_tasks
+
+    try:
+        added = add_variant(lang, script, data_dir=data_dir, force=force)
+    except DataError as exc:
+        _fail(str(exc))
+    print_added(added, write_tasks([added.lang], extra_tasks_dir()))
+
+
 @data_app.command("add-language")
 def data_add_language(
     lang: Annotated[str, typer.Argument(help="ISO 639-1 code of the new language, e.g. ur")],

@@ -46,6 +46,24 @@ def category_consistency_table(benchmark: str, cells: dict) -> Table:
     return table
 
 
+def script_gaps_table(benchmark: str, gaps: dict) -> Table:
+    table = Table(title=f"{benchmark}: romanized against native script (%)", title_justify="left", **_STYLE)
+    table.add_column("lang", no_wrap=True)
+    for column in ("n", "F1\nnative", "F1\nromanized", "diff", "same\nverdict", "loophole"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for lang, gap in sorted(gaps.items()):
+        diff = f"{100 * gap['f1_diff']:+.1f}"
+        cells = (
+            pct(gap["f1_native"]),
+            pct(gap["f1_romanized"]),
+            diff,
+            pct(gap["agreement"]),
+            pct(gap["loophole_rate"]),
+        )
+        table.add_row(lang, str(gap["n"]), *cells)
+    return table
+
+
 def print_diagnostics(metrics: MetricsFile, console: Console | None = None) -> None:
     """Print the threshold-transfer tables (runs with scores) and the category consistency (guards naming them)."""
     console = console or Console()
@@ -53,3 +71,5 @@ def print_diagnostics(metrics: MetricsFile, console: Console | None = None) -> N
         console.print(transfer_table(benchmark, calibration))
     for benchmark, cells in sorted(metrics.get("category_consistency", {}).items()):
         console.print(category_consistency_table(benchmark, cells))
+    for benchmark, gaps in sorted(metrics.get("script_gaps", {}).items()):
+        console.print(script_gaps_table(benchmark, gaps))

@@ -93,6 +93,7 @@ class MetricsFile(TypedDict, total=False):
     categories_note: str  # where the categories came from, or why there are none
     calibration: dict[str, dict]  # benchmark -> harness.calibration.SetCalibration (runs with scores)
     category_consistency: dict[str, dict[str, dict]]  # benchmark -> lang -> harness.category_consistency cell
+    script_gaps: dict[str, dict[str, dict]]  # benchmark -> LANG-Latn -> harness.script_gaps.ScriptGap
 
 
 class RunInfo(TypedDict, total=False):

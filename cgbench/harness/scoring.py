@@ -21,6 +21,7 @@ from cgbench.harness.category_consistency import category_consistency
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
+from cgbench.harness.script_gaps import script_gaps
 from cgbench.harness.significance import SIGNIFICANCE_POLICY, average_f1_ci95, language_gaps
 
 SCHEMA_VERSION = 2  # 2: language_gaps, f1_avg_ci95, category_recall
@@ -182,6 +183,7 @@ def score_predictions(
         categories_note=categories_note,
         calibration=calibration_table(predictions),
         category_consistency=category_consistency(predictions, categories),
+        script_gaps=script_gaps(predictions),
     )
 
 

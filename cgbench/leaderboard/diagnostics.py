@@ -113,6 +113,36 @@ def category_consistency_cells(runs: list[Run]) -> Cells:
     return Cells(header=header, rows=rows, marked=[False] * len(rows), text_columns=3)
 
 
+SCRIPT_ABOUT = (
+    "Romanized splits (`cgbench data add-variant LANG --script latin`) against their native script, on the same "
+    "items: F1 in each, the difference, the share of identical verdicts, and the loophole rate (flagged in the "
+    "native script, passed as safe romanized)."
+)
+
+
+def script_gap_cells(runs: list[Run]) -> Cells:
+    header = ["guard", "set", "lang", "items", "F1 native", "F1 romanized", "romanized − native", "same", "loophole"]
+    rows = []
+    for run in runs:
+        for benchmark, by_lang in sorted(run.metrics.get("script_gaps", {}).items()):
+            for lang in sorted(by_lang, key=lang_order):
+                gap = by_lang[lang]
+                rows.append(
+                    [
+                        run.guard,
+                        short_name(benchmark),
+                        lang,
+                        str(gap.get("n", 0)),
+                        pct(gap.get("f1_native")),
+                        pct(gap.get("f1_romanized")),
+                        points(gap["f1_diff"]) if gap.get("f1_diff") is not None else "–",
+                        pct(gap.get("agreement")),
+                        pct(gap.get("loophole_rate")),
+                    ]
+                )
+    return Cells(header=header, rows=rows, marked=[False] * len(rows), text_columns=3)
+
+
 def seconds_cells(runs: list[Run]) -> Cells:
     """Seconds per 1,000 items per language, summed over the sets of each run that recorded per-split timing."""
     langs = sorted({key.split("/")[1] for run in runs for key in run.info.get("split_seconds", {})}, key=lang_order)
@@ -168,6 +198,7 @@ def build_diagnostics(runs: list[Run], plots_dir: Path, results_dir: Path | None
             CATEGORY_CONSISTENCY_ABOUT,
             category_consistency_cells(runs),
         ),
+        Section("romanized", "Native vs romanized script", SCRIPT_ABOUT, script_gap_cells(runs)),
         Section("cost", "Token cost per language", COST_ABOUT, cost_cells(results_dir)),
         Section("seconds", "Measured seconds per 1,000 items", SECONDS_ABOUT, seconds_cells(runs)),
     ]
