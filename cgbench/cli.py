@@ -118,6 +118,54 @@ def data_fetch() -> None:
         _fail(str(exc))
 
 
+@data_app.command("cost")
+def data_cost(
+    tokenizer: Annotated[
+        Optional[list[str]], typer.Option("--tokenizer", help="qwen2.5, smollm2, xlm-r, gemma3 (repeat).")
+    ] = None,
+    sets: Annotated[Optional[list[str]], typer.Option("--sets", help="Benchmarks (repeat; default all).")] = None,
+    langs: Annotated[Optional[list[str]], typer.Option("--langs", help="Languages (repeat; default all).")] = None,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table as CSV here.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Tokens per item, ratio to English and share over the context limit, per set, language and tokenizer."""
+    from rich.console import Console
+
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.sources import cache_dir
+    from cgbench.harness.cost import DEFAULT_FAMILIES, CostError, cost_table, rows_csv, suite_cost
+
+    try:
+        rows = suite_cost(tokenizer or DEFAULT_FAMILIES, sets, langs, data_dir, cache_dir())
+    except (CostError, DataError) as exc:
+        _fail(str(exc))
+    Console(width=max(Console().width, 120)).print(cost_table(rows))
+    if csv_path:
+        csv_path.write_text(rows_csv(rows), encoding="utf-8")
+        typer.echo(f"wrote {csv_path}")
+
+
+@data_app.command("add-variant")
+def data_add_variant(
+    lang: Annotated[str, typer.Argument(help="The language to romanize, e.g. hi (writes hi-Latn)")],
+    script: Annotated[str, typer.Option(help="The target script (latin).")] = "latin",
+    force: Annotated[bool, typer.Option("--force", help="Replace a variant added before.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Romanize LANG's three sets into LANG-Latn, validate, and register it like an added language."""
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.add_language import print_added
+    from cgbench.benchmarks.romanize import add_variant
+    from cgbench.tasks import extra_tasks_dir
+    from cgbench.tasks.generate import write_tasks
+
+    try:
+        added = add_variant(lang, script, data_dir=data_dir, force=force)
+    except DataError as exc:
+        _fail(str(exc))
+    print_added(added, write_tasks([added.lang], extra_tasks_dir()))
+
+
 @data_app.command("add-language")
 def data_add_language(
     lang: Annotated[str, typer.Argument(help="ISO 639-1 code of the new language, e.g. ur")],
@@ -252,6 +300,7 @@ def score(
     run_id: Annotated[Optional[str], typer.Option(help="Run id of an imported lm-eval run.")] = None,
 ) -> None:
     """Write metrics.json (per-split metrics and cross-lingual consistency) and print the tables."""
+    from cgbench.harness.diagnostics_report import print_diagnostics
     from cgbench.harness.report import print_tables
     from cgbench.harness.scoring import ScoringError, score_path
 
@@ -260,6 +309,7 @@ def score(
     except ScoringError as exc:
         _fail(str(exc))
     print_tables(metrics)
+    print_diagnostics(metrics)
     typer.echo(f"wrote {run_dir / 'metrics.json'}")
 
 

@@ -27,6 +27,7 @@ from cgbench.harness.rundir import RunError
 from cgbench.harness.runinfo import data_record, git_commit, versions
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
 from cgbench.harness.scoring import predictions_file, write_json, write_metrics
+from cgbench.harness.split_timing import SplitClock
 from cgbench.models.backends.base import mask_url
 from cgbench.models.backends.generate import OutputCountError, generate
 from cgbench.models.guards.base import GuardFormat, Verdict
@@ -303,7 +304,8 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
         write_json(run_dir / "run.json", {**info, **record, "status": "running"})  # a killed session is recorded
         path = run_dir / "predictions.jsonl"
         inference_started = time.perf_counter()
-        _loop(backend, spec, fmt, todo, len(items), batch_size, path)
+        clock = SplitClock(previous.get("split_seconds"))
+        shared_s = _loop(backend, spec, fmt, todo, len(items), batch_size, path, clock)
         inference_s = time.perf_counter() - inference_started
 
         predictions = store.rewrite_sorted(path)
@@ -319,6 +321,8 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
             wall_time_s=wall_s,
             items_per_s=round(len(todo) / inference_s, 3) if todo and inference_s > 0 else 0.0,
             n_items=len(predictions),
+            split_seconds=clock.record(),
+            shared_seconds=round(shared_s + float(previous.get("shared_seconds") or 0.0), 3),
         )
         write_json(
             run_dir / "run.json",
@@ -342,17 +346,25 @@ def _build_backend(name: str, kwargs: dict[str, Any]):
     return get_backend(name, **kwargs)
 
 
-def _loop(backend, spec: GuardSpec, fmt, todo: list[Item], total: int, batch_size: int, path: Path) -> None:
+def _loop(
+    backend, spec: GuardSpec, fmt, todo: list[Item], total: int, batch_size: int, path: Path, clock: SplitClock
+) -> float:
+    """Predict ``todo`` batch by batch, timing each batch into its split; returns the seconds shared by all."""
     from tqdm import tqdm
 
+    shared_started = time.perf_counter()
     if hasattr(backend, "prepare"):  # the probe embeds everything first, in one pass with its own progress bar
         backend.prepare(todo)
+    shared_s = time.perf_counter() - shared_started
     with tqdm(total=total, initial=total - len(todo), unit="item", desc=spec.name, dynamic_ncols=True) as bar:
         for batch in _batches(todo, batch_size):
             bar.set_postfix_str(f"{batch[0].benchmark}/{batch[0].lang}", refresh=False)
+            batch_started = time.perf_counter()
             predictions = predict_probe(backend, batch) if fmt is None else predict_generative(backend, fmt, batch)
+            clock.add(batch[0].benchmark, batch[0].lang, len(batch), time.perf_counter() - batch_started)
             store.append(path, predictions)
             bar.update(len(batch))
+    return shared_s
 
 
 def _print(metrics: MetricsFile) -> None:

@@ -93,6 +93,9 @@ class MetricsFile(TypedDict, total=False):
     f1_avg_ci95: dict[str, list[float]]  # "<benchmark>" (mean over its languages) and "all" (mean over sets)
     category_recall: dict[str, dict[str, dict[str, CategoryCell]]]  # benchmark -> category -> language
     categories_note: str  # where the categories came from, or why there are none
+    calibration: dict[str, dict]  # benchmark -> harness.calibration.SetCalibration (runs with scores)
+    category_consistency: dict[str, dict[str, dict]]  # benchmark -> lang -> harness.category_consistency cell
+    script_gaps: dict[str, dict[str, dict]]  # benchmark -> LANG-Latn -> harness.script_gaps.ScriptGap
 
 
 class RunInfo(TypedDict, total=False):
@@ -131,3 +134,5 @@ class RunInfo(TypedDict, total=False):
     # each session of the run, recorded as it starts (started, allow_changed_data, its data_checksums, data_pinned
     # and data_changed), with n_run and wall_time_s once it ends (a killed session has none)
     sessions: list[dict[str, object]]
+    split_seconds: dict[str, dict[str, float]]  # "<benchmark>/<lang>" -> n items timed, seconds (split_timing)
+    shared_seconds: float  # seconds of work shared by every split (the probe's embedding pass)

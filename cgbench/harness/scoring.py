@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import IO
 
 from cgbench.benchmarks import find_set
+from cgbench.harness.calibration import calibration_table
 from cgbench.harness.categories import category_recall, load_categories
+from cgbench.harness.category_consistency import category_consistency
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
 from cgbench.harness.runfolder import PREDICTION_FILES, RunError, check_run_id, predictions_file
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
+from cgbench.harness.script_gaps import script_gaps
 from cgbench.harness.significance import SIGNIFICANCE_POLICY, average_f1_ci95, language_gaps
 
 SCHEMA_VERSION = 2  # 2: language_gaps, f1_avg_ci95, category_recall
@@ -179,6 +182,9 @@ def score_predictions(
         f1_avg_ci95=averages,
         category_recall=recall,
         categories_note=categories_note,
+        calibration=calibration_table(predictions),
+        category_consistency=category_consistency(predictions, categories),
+        script_gaps=script_gaps(predictions),
     )
 
 

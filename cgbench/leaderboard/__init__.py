@@ -30,6 +30,7 @@ def build_leaderboard(
     results_dir: Path, out_dir: Path, picks: dict[str, str] | None = None, reported: Reported | None = None
 ) -> Leaderboard:
     """Regenerate every output under ``out_dir`` from the runs under ``results_dir``."""
+    from cgbench.leaderboard.diagnostics import build_diagnostics
     from cgbench.leaderboard.html import page
     from cgbench.leaderboard.plots import write_plots
     from cgbench.leaderboard.text import leaderboard_csv, leaderboard_tex, readme, reported_csv
@@ -43,12 +44,15 @@ def build_leaderboard(
     for stale in sorted(plots_dir.glob("*.png")) + sorted(plots_dir.glob("*.svg")):
         stale.unlink()  # a plot of a set or guard that is gone must not linger
     plots = write_plots(table, plots_dir, reported)
+    diagnostics = build_diagnostics(chosen, plots_dir, results_dir)  # threshold transfer, category consistency, cost
+    plots += diagnostics.plots
     texts = {
-        "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs, reported)]),
+        "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs, reported)])
+        + diagnostics.markdown(),
         "leaderboard.csv": leaderboard_csv(table),
         "leaderboard.tex": leaderboard_tex(table),
         "reported.csv": reported_csv(reported),
-        "index.html": with_sections(page(table, reported, plots), html_section(runs, reported)),
+        "index.html": with_sections(page(table, reported, plots, diagnostics.html()), html_section(runs, reported)),
     }
     for name, text in texts.items():
         (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
