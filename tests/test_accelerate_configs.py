@@ -26,6 +26,7 @@ CONFIGS = REPO / "configs" / "accelerate"
 EXPECTED = {  # file -> (DeepSpeed on, ZeRO stage, FSDP on)
     "deepspeed_zero2.yaml": (True, 2, False),
     "deepspeed_zero3.yaml": (True, 3, False),
+    "deepspeed_zero3_offload.yaml": (True, 3, False),
     "fsdp.yaml": (False, None, True),
 }
 
@@ -45,6 +46,9 @@ def test_accelerate_parses_the_config(name):
     assert (args.use_deepspeed, args.use_fsdp, args.mixed_precision) == (deepspeed, fsdp, "bf16")
     assert getattr(args, "zero_stage", None) == stage
     assert load_config_from_file(str(CONFIGS / name)).num_processes == 2
+    if deepspeed:  # the optimizer offload to CPU only in the config named for it
+        offload = load_config_from_file(str(CONFIGS / name)).deepspeed_config["offload_optimizer_device"]
+        assert offload == ("cpu" if "offload" in name else "none")
 
 
 def _build(config: str, tmp_path: Path, *stages: str) -> dict:

@@ -99,9 +99,9 @@ def test_anchor_columns_survive_the_collator(tiny, tmp_path):
     assert "mlc_input_ids" not in batch  # variants are tokenized only when the MLC term is on
 
 
-@pytest.mark.parametrize("span", ["sequence", "completion"])
-def test_cao_loss_equals_dpo_loss_plus_lambda_kl(tiny, tmp_path, span):
-    trainer = _trainer(tiny, tmp_path, anchor_kl_weight=0.7, anchor_kl_span=span)
+@pytest.mark.parametrize(("span", "chunk"), [("sequence", 256), ("completion", 256), ("sequence", 3)])
+def test_cao_loss_equals_dpo_loss_plus_lambda_kl(tiny, tmp_path, span, chunk):
+    trainer = _trainer(tiny, tmp_path, anchor_kl_weight=0.7, anchor_kl_span=span, anchor_kl_chunk=chunk)
     trainer.model.train()  # dropout is off in both models; train mode routes the metrics to "train"
     batch = _batch(trainer)
     total = trainer.compute_loss(trainer.model, batch)
@@ -114,6 +114,22 @@ def test_cao_loss_equals_dpo_loss_plus_lambda_kl(tiny, tmp_path, span):
     assert trainer._metrics["train"]["dpo_loss"][-1] == pytest.approx(dpo.item(), rel=1e-5)
     other = _reference_kl(trainer, batch, "completion" if span == "sequence" else "sequence")
     assert abs(other.item() - kl.item()) > 1e-4 * kl.item()  # the two spans are really different quantities
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1000])
+def test_chunked_anchor_kl_equals_the_unchunked_value_and_gradients(chunk):
+    from cgbench.models.consistentguard.cao_trainer import anchor_kl, chunked_anchor_kl
+
+    torch.manual_seed(0)
+    head, ref_head = torch.nn.Linear(16, 300, bias=False), torch.nn.Linear(16, 300, bias=False)
+    hidden, ref_hidden = torch.randn(7, 16, requires_grad=True), torch.randn(7, 16)
+    whole = anchor_kl(head(hidden), ref_head(ref_hidden))
+    whole_grads = torch.autograd.grad(whole, [hidden, head.weight])
+    chunked = chunked_anchor_kl(hidden, ref_hidden, head, ref_head, chunk)
+    chunked_grads = torch.autograd.grad(chunked, [hidden, head.weight])
+    assert whole.item() > 0.1 and chunked.item() == pytest.approx(whole.item(), rel=1e-6)
+    for a, b in zip(whole_grads, chunked_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
 
 def test_prompts_keep_their_last_tokens_and_the_anchor_is_cut_like_the_pair(tiny, tmp_path):

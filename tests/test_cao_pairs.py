@@ -56,3 +56,22 @@ def test_english_success_is_the_anchor_and_no_anchor_is_ever_a_failure():
 def test_no_success_no_pair():
     pairs, report = build_pairs(*_case({"en": False, "fr": False, "zh": False}), ConsistentGuardFormat())
     assert pairs == [] and all(r.failures == 1 and r.pairs == 0 for r in report.values())
+
+
+def test_truncation_report_counts_per_language_what_the_cao_limits_cut():
+    from cgbench.models.consistentguard.cao import cut_rows, truncation_report
+
+    words = lambda text: len(text.split())  # noqa: E731 - one token per word
+    pairs = [
+        {"lang": "en", "prompt": "w " * 10, "chosen": "a " * 3, "rejected": "b " * 2},  # fits
+        {"lang": "bn", "prompt": "w " * 30, "chosen": "a " * 3, "rejected": "b"},  # prompt 30 -> 20
+        {"lang": "bn", "prompt": "w " * 15, "chosen": "a " * 20, "rejected": "b"},  # 15 + 1 + 20 > 30
+    ]
+    report = truncation_report(pairs, words, max_prompt_length=20, max_length=30, mode="keep_end")
+    assert report["en"].summary()["prompt_cut"] == 0 and report["en"].sequence_cut == 0
+    bn = report["bn"].summary()
+    assert (bn["pairs"], bn["prompt_cut"], bn["median_prompt_tokens_dropped"], bn["sequence_cut"]) == (2, 1, 10, 1)
+    assert "prompt head" in bn["where"]
+    assert cut_rows(report)[1][:5] == ("bn", "2", "1 (50%)", "10", "1 (50%)")
+    raised = truncation_report(pairs, words, max_prompt_length=64, max_length=64, mode="keep_end")  # the override
+    assert all(r.prompt_cut == r.sequence_cut == 0 for r in raised.values())

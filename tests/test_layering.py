@@ -1,5 +1,6 @@
 """The import rules of DESIGN.md ("dependencies point downward only"), checked on every module of the package,
-imports inside functions included."""
+imports inside functions included: no upward import, no import from ``models`` into ``harness``, and no circle
+between two modules, even inside one part."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"*"},
     "leaderboard": {"harness", "benchmarks"},
     "tasks": {"benchmarks", "harness", "models.guards"},
-    # the trainer sits above the harness: CAO runs the model over the seed set with the runner
-    "models.consistentguard": {"harness", "benchmarks", "models.guards", "models.backends", "models.translators"},
+    # the trainer sits beside the harness, not above it: CAO generates with models.backends.generate, as the runner does
+    "models.consistentguard": {"benchmarks", "models.guards", "models.backends", "models.translators"},
     "harness": {"benchmarks", "models.guards", "models.backends"},
     "models.translators": {"benchmarks", "models.backends"},
     "models.guards": {"benchmarks", "models.backends"},
@@ -113,3 +114,79 @@ def test_the_check_lets_allowed_imports_pass():
     assert (
         violations("cgbench.models.translators.x", "from cgbench.models.backends.openai import OpenAIBackend\n") == []
     )
+
+
+def import_graph(sources: dict[str, tuple[str, bool]]) -> dict[str, set[str]]:
+    """module -> the cgbench modules it imports, from ``{module: (source, is_package)}``.
+
+    A module's import of a package that contains it is left out: Python runs that package's ``__init__`` before
+    the module in any case, so the edge adds no order of its own (``cgbench.tasks.generate`` reads ``TASKS_DIR``).
+    """
+    graph = {}
+    for module, (source, is_package) in sources.items():
+        targets = {target for _, target in imports(module, source, is_package)}
+        graph[module] = {t for t in targets if t in sources and t != module and not module.startswith(f"{t}.")}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every group of modules that import one another round a circle (the strongly connected components of
+    more than one module), each sorted."""
+    order, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(module: str) -> None:
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        on_stack.add(module)
+        for target in sorted(graph[module]):
+            if target not in order:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], order[target])
+        if low[module] == order[module]:
+            group = []
+            while not group or group[-1] != module:
+                group.append(stack.pop())
+                on_stack.discard(group[-1])
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in order:
+            visit(module)
+    return found
+
+
+def _package_sources() -> dict[str, tuple[str, bool]]:
+    return {module: (path.read_text(), path.stem == "__init__") for module, path in MODULES.items()}
+
+
+def test_no_two_modules_import_each_other_round_a_circle():
+    found = cycles(import_graph(_package_sources()))
+    assert not found, "import circles:\n" + "\n".join(" <-> ".join(group) for group in found)
+
+
+def test_nothing_under_models_imports_the_harness():
+    graph = import_graph(_package_sources())
+    upward = [
+        f"{m} imports {t}"
+        for m, targets in graph.items()
+        if m.startswith("cgbench.models.")
+        for t in targets
+        if t == "cgbench.harness" or t.startswith("cgbench.harness.")
+    ]
+    assert not upward, "\n".join(upward)
+
+
+def test_the_circle_check_finds_a_circle_through_a_function_level_import():
+    sources = {
+        "cgbench.harness.a": ("from cgbench.harness.b import f\n", False),
+        "cgbench.harness.b": ("def f():\n    import cgbench.harness.c\n", False),
+        "cgbench.harness.c": ("import cgbench.harness.a\n", False),
+        "cgbench.harness.d": ("from cgbench.harness.a import x\n", False),
+        "cgbench.harness": ("", True),
+    }
+    assert cycles(import_graph(sources)) == [["cgbench.harness.a", "cgbench.harness.b", "cgbench.harness.c"]]
+    del sources["cgbench.harness.c"]
+    assert cycles(import_graph(sources)) == []

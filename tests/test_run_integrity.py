@@ -164,13 +164,15 @@ def test_credentials_in_the_base_url_are_masked(tmp_path):
     from cgbench.models.backends.base import Prompt
     from cgbench.models.backends.openai import OpenAIBackend
 
-    url = "http://alice:s3cret@127.0.0.1:9/v1?api_key=k3y"
-    server = OpenAIBackend(url, "m", max_retries=0, timeout=2)
-    assert "s3cret" not in repr(server) and "k3y" not in repr(server)
+    with pytest.raises(BackendError, match=r"'http://\*\*\*@127.0.0.1:9/v1' holds user:password@") as refused:
+        OpenAIBackend("http://alice:s3cret@127.0.0.1:9/v1", "m")  # httpx would send it as Basic auth
+    assert "s3cret" not in str(refused.value)
+    server = OpenAIBackend("http://127.0.0.1:9/v1?api_key=k3y", "m", max_retries=0, timeout=2)
+    assert "k3y" not in repr(server)
     with pytest.raises(BackendError) as failed:
         server.complete([Prompt(raw="hi")], max_new_tokens=1)
     message = str(failed.value)
-    assert "s3cret" not in message and "k3y" not in message and "***@127.0.0.1:9" in message
+    assert "k3y" not in message and "127.0.0.1:9/v1/completions?api_key=***" in message
     assert mask_url("https://h/v1") == "https://h/v1"
 
 

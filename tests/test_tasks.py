@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cgbench.benchmarks import BENCHMARKS, LANGUAGES, load_split
+from cgbench.benchmarks.sets import RTP_LX
+from cgbench.benchmarks.sources import sha256_of
 from cgbench.cli import app
 from cgbench.models.guards import get_format
 from cgbench.tasks import TASKS_DIR, extra_tasks_dir, lm_eval_argv, tasks_path
@@ -47,8 +49,21 @@ def test_lm_eval_indexes_tasks_groups_and_tags():
     assert {"cg_multilingual", "cg_openai_moderation", "cg_toxicchat", "cg_simple_safety_tests"} <= set(
         manager.all_groups
     )
-    for lang in LANGUAGES:
-        assert manager.task_index[f"cg_lang_{lang}"].tags == {f"cg_{b}_{lang}" for b in BENCHMARKS}
+    for lang in LANGUAGES:  # a language's tag gathers every set that has it (RTP-LX has no Bengali)
+        rtp_lx = {f"cg_rtp_lx_{lang}"} if lang in RTP_LX.languages else set()
+        assert manager.task_index[f"cg_lang_{lang}"].tags == {f"cg_{b}_{lang}" for b in BENCHMARKS} | rtp_lx
+    assert {f"cg_rtp_lx_{lang}" for lang in RTP_LX.languages} <= set(manager.all_subtasks)
+    assert {"cg_rtp_lx", "cg_all"} <= set(manager.all_groups)
+
+
+def test_cg_all_holds_every_set_and_cg_multilingual_the_papers():
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    assert load_yaml(TASKS_DIR / "_cg_multilingual.yaml")["task"] == [f"cg_{b}" for b in BENCHMARKS]
+    assert load_yaml(TASKS_DIR / "_cg_all.yaml")["task"] == [f"cg_{b}" for b in BENCHMARKS] + ["cg_rtp_lx"]
+    loaded = _task_manager(tasks_path()).load(["cg_rtp_lx_zh-Hant"])
+    docs = list(loaded["tasks"]["cg_rtp_lx_zh-Hant"].test_docs())
+    assert len(docs) == 1122 and {doc["label"] for doc in docs} == {0, 1}
 
 
 def test_group_builds_every_language_with_format_budget():
@@ -125,6 +140,8 @@ def test_added_language_joins_groups_through_one_include_path(mirror, monkeypatc
     added.mkdir(parents=True)
     for source in (mirror / "consistentguard" / "benchmark_fr").glob("*.json"):
         shutil.copy(source, added / source.name)
+    files = {path.name: {"sha256": sha256_of(path)} for path in added.glob("*.json")}
+    (added / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")  # as add-language writes it
     assert tasks_path() == TASKS_DIR  # nothing added yet
 
     written = write_tasks(["xx"], extra_tasks_dir())

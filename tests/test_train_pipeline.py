@@ -109,7 +109,8 @@ def test_recipe_end_to_end(tmp_path, monkeypatch):
     assert "dropped disagree │ 1" in report and "dropped unparsed │ 1" in report and "kept             │ 6" in report
     distilled = _rows(out / "distilled.jsonl")
     assert len(distilled) == 6 and all(r["prompt"].endswith("<think>") for r in distilled)
-    assert "Step 3" in distilled[0]["completion"] and "label" not in json.dumps(teacher.requests[0]["messages"])
+    assert "Step 3" in distilled[0]["completion"]
+    assert "verified judgment" in teacher.requests[0]["messages"][-1]["content"]  # label_in_prompt, the default
     assert len(teacher.requests) == 8 + 2 and len(_rows(out / "distilled.jsonl")) == 6
 
     # 3. SFT: completion-only loss; 4. GRPO on the seed prompts
@@ -132,6 +133,9 @@ def test_recipe_end_to_end(tmp_path, monkeypatch):
                      "--from-files", translations, "--output", out / "pairs.jsonl", *sum((["--lang", x] for x in LANGS), []))  # fmt: skip  # noqa: E501
     report = json.loads((out / "pairs.report.json").read_text())
     assert list(report) == LANGS and all(r["items"] == 8 for r in report.values())
+    cuts = json.loads((out / "pairs.truncation.json").read_text())  # per language: what CAO's limits will cut
+    assert set(cuts) <= set(LANGS) and all(c["pairs"] >= c["prompt_cut"] for c in cuts.values())
+    assert "CAO truncation at max_prompt_length 512, max_length 1024" in pairs_out
     assert all(r["failures"] == r["items"] - r["correct"] and r["pairs"] <= r["failures"] for r in report.values())
     pairs = _rows(out / "pairs.jsonl")
     assert len(pairs) == sum(r["pairs"] for r in report.values()) > 0, pairs_out
@@ -222,7 +226,62 @@ def test_grpo_config_from_the_paper_recipe_has_the_released_objective():
     assert args.reward_weights == [1.0] * 7
     assert (args.learning_rate, args.lr_scheduler_type, args.max_grad_norm) == (1e-5, "cosine", 0.1)
     assert (args.num_generations, args.per_device_train_batch_size, args.gradient_accumulation_steps) == (4, 4, 1)
-    assert (args.temperature, args.max_completion_length, args.seed) == (0.3, 2048, 42)
+    assert (args.max_completion_length, args.seed) == (2048, 42)
+    # the release scored the raw logits and sampled at 0.3: TRL divides the scored logits by `temperature`
+    assert args.temperature == 1.0 and args.generation_kwargs == {"temperature": 0.3}
+    assert (args.vllm_max_model_length, args.vllm_enable_sleep_mode, args.vllm_mode) == (1024 + 2048, True, "colocate")
+    assert (args.save_strategy, args.save_steps, args.save_total_limit) == ("steps", 100, 2)
+
+
+def test_grpo_scores_raw_log_probabilities_and_samples_at_the_sampling_temperature(tmp_path):
+    """The per-token log-probabilities the trainer's loss uses are a log-softmax of the raw logits (the release's
+    ``get_per_token_logps``), while generation samples at 0.3; scoring at 0.3, TRL's default wiring, differs."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from cgbench.models.consistentguard.config import load_section
+    from cgbench.models.consistentguard.grpo import grpo_config, grpo_dataset
+    from cgbench.models.consistentguard.grpo_trainer import GRPOTrainerWithPromptLimit
+    from cgbench.models.consistentguard.seed import SeedItem, write_seed
+    from cgbench.models.consistentguard.tiny import build_tiny_model
+
+    torch.manual_seed(0)
+    path = build_tiny_model(tmp_path / "tiny")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    write_seed([SeedItem("a", "t", "How do I bake bread?", 0), SeedItem("b", "t", "How do I rob a bank?", 1)],
+               tmp_path / "seed.jsonl")  # fmt: skip
+    dataset: Dataset = grpo_dataset(str(tmp_path / "seed.jsonl"), "release")
+    ids = tokenizer([dataset[0]["prompt"] + "The user asks about bread.</think><judge>unharmful</judge>"],
+                    return_tensors="pt")["input_ids"]  # fmt: skip
+    keep = 12
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    with torch.no_grad():
+        logits = model(ids).logits[:, -keep - 1 : -1].double()
+    direct = torch.log_softmax(logits, -1).gather(-1, ids[:, -keep:, None])[..., 0]
+    sharpened = torch.log_softmax(logits / 0.3, -1).gather(-1, ids[:, -keep:, None])[..., 0]
+
+    def trainer_logps(**override):
+        values = {"use_cpu": True, "bf16": False, "use_vllm": False, "gradient_checkpointing": False,
+                  "output_dir": str(tmp_path / "out"), "num_generations": 2, "per_device_train_batch_size": 2,
+                  **override}  # fmt: skip
+        args = grpo_config(load_section(PAPER, "grpo", values))
+        trainer = GRPOTrainerWithPromptLimit(
+            model=AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32), args=args,
+            reward_funcs=[lambda completions, **kw: [0.0] * len(completions)] * 7, train_dataset=dataset,
+            processing_class=tokenizer,
+        )  # fmt: skip
+        trainer.model.eval()
+        with torch.no_grad():
+            logps, _, _ = trainer._get_per_token_logps_and_entropies(trainer.model, ids, torch.ones_like(ids), keep)
+        return trainer, logps.double()
+
+    trainer, paper = trainer_logps()
+    assert trainer.generation_config.temperature == 0.3 and trainer.generation_config.do_sample
+    torch.testing.assert_close(paper, direct, rtol=1e-5, atol=1e-5)
+    _, scored_at_sampling = trainer_logps(temperature=0.3)  # the value the loss used before the fix
+    torch.testing.assert_close(scored_at_sampling, sharpened, rtol=1e-5, atol=1e-5)
+    assert (scored_at_sampling - direct).abs().max() > 0.1
+    print(f"log-probs at temperature 1.0 {direct[0, :4].tolist()}, at 0.3 {sharpened[0, :4].tolist()}")
 
 
 def test_grpo_keeps_the_last_max_prompt_length_tokens(tmp_path):

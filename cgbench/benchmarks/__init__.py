@@ -2,8 +2,10 @@
 
 from cgbench.benchmarks.categories import OPENAI_CATEGORY_NAMES, category_label, category_order, harm_categories
 from cgbench.benchmarks.errors import DataError
-from cgbench.benchmarks.loading import Item, available_languages, load_all, load_split
-from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGE_NAMES, LANGUAGES, Benchmark, get_benchmark
+from cgbench.benchmarks.loading import Item, available_languages, load_all, load_split, set_languages
+from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGE_NAMES, LANGUAGES, Benchmark
+from cgbench.benchmarks.sets import all_sets, find_set
+from cgbench.benchmarks.sets import get_set as get_benchmark
 
 __all__ = [
     "BENCHMARKS",
@@ -13,11 +15,14 @@ __all__ = [
     "Benchmark",
     "DataError",
     "Item",
+    "all_sets",
     "available_languages",
     "category_label",
     "category_order",
+    "find_set",
     "get_benchmark",
     "harm_categories",
     "load_all",
     "load_split",
+    "set_languages",
 ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,12 +23,12 @@ from cgbench.benchmarks import sources
 from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.headers import common_header, strip_given_header, strip_header
 from cgbench.benchmarks.loading import LABELS, _load, extra_languages, load_split, release_path, release_rows
-from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGES
+from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGE_CODE, LANGUAGES
+from cgbench.benchmarks.row_shift import shifted_rows_warning
 from cgbench.benchmarks.scripts import language_name, language_script
 from cgbench.benchmarks.translation import TranslationCache, Translator
 from cgbench.benchmarks.validation import ValidationReport, check_split, check_translation, rows_list
 
-CODE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 HEADER = "Human user:\n"  # the release's layout; the loader strips it again
 LABEL_NAMES = {label: name for name, label in LABELS.items()}
 
@@ -64,7 +63,7 @@ def translation_cache_path(lang: str) -> Path:
 
 
 def check_code(lang: str, data_dir: str | os.PathLike | None = None, force: bool = False) -> None:
-    if not CODE_RE.match(lang):
+    if not LANGUAGE_CODE.fullmatch(lang):
         raise DataError(f"language code {lang!r}: expected an ISO 639-1 code such as 'ur' (or 'pt-BR')")
     if lang in LANGUAGES or lang in LANGUAGES.values():
         raise DataError(f"{lang!r} is one of the paper's languages; it is already in the benchmark")
@@ -195,6 +194,9 @@ def validate_new(
         report.errors += errors
         report.notes += notes
         check_translation(items, gold, report)
+        english_texts = [item.text for item in gold]
+        if warning := shifted_rows_warning(f"{benchmark}/{lang}", [item.text for item in items], english_texts):
+            report.warnings.append(warning)
     return report
 
 

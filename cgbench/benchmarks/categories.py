@@ -3,7 +3,9 @@
 OpenAI Moderation flags each prompt with eight binary categories (openai/moderation-api-release README:
 S sexual, H hate, V violence, HR harassment, SH self-harm, S3 sexual/minors, H2 hate/threatening,
 V2 violence/graphic); a prompt can carry several. SimpleSafetyTests gives each prompt one of five harm
-areas. ToxicChat has no category labels.
+areas. ToxicChat has no category labels. RTP-LX items carry the annotation dimensions their locale's annotators
+scored above the lowest score, and a set added with ``cgbench data add-benchmark`` its category column: both per
+language.
 """
 
 from __future__ import annotations
@@ -31,13 +33,16 @@ def harm_categories(benchmark: str, meta: Mapping[str, Any]) -> list[str]:
     ['H', 'V']
     >>> harm_categories("simple_safety_tests", {"harm_area": "Scams and fraud", "category": "Instructions"})
     ['Scams and fraud']
+    >>> harm_categories("rtp_lx", {"categories": ["Toxicity", "Insult"]})
+    ['Toxicity', 'Insult']
     """
     if benchmark == "openai_moderation":
         flags = meta.get("categories", {})
         return [code for code in OPENAI_CATEGORY_NAMES if flags.get(code) == 1]
     if benchmark == "simple_safety_tests":
         return [meta["harm_area"]] if meta.get("harm_area") else []
-    return []
+    listed = meta.get("categories")  # RTP-LX's annotation dimensions, a user set's category column
+    return list(listed) if isinstance(listed, list) else []
 
 
 def category_order(categories: Iterable[str]) -> list[str]:

@@ -17,7 +17,9 @@ def all_sources() -> list[sources.SourceFile]:
         sources.TOXICCHAT_TEST_ORIGINAL,
         sources.TOXICCHAT_TRAIN,
     ]
-    return release + originals + list(sources.GUARDREASONER_TRAIN.values())
+    from cgbench.benchmarks.rtp_lx import SOURCE as RTP_LX
+
+    return release + originals + list(sources.GUARDREASONER_TRAIN.values()) + [RTP_LX]
 
 
 def fetch_all() -> Iterator[Path]:

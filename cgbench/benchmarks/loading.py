@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,32 +15,36 @@ from cgbench.benchmarks import sources
 from cgbench.benchmarks.categories import OPENAI_CATEGORY_NAMES
 from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.headers import strip_header
-from cgbench.benchmarks.registry import BENCHMARKS, LANGUAGES, get_benchmark, language_code, language_folder
+from cgbench.benchmarks.item import Item
+from cgbench.benchmarks.registry import (
+    BENCHMARKS,
+    LANGUAGE_CODE,
+    LANGUAGES,
+    get_benchmark,
+    language_code,
+    language_folder,
+)
+from cgbench.benchmarks.sets import get_set, load_set_split
 
 LABELS = {"harmful": 1, "unharmful": 0}
 OPENAI_CATEGORIES = tuple(OPENAI_CATEGORY_NAMES)
 
 
-@dataclass(frozen=True)
-class Item:
-    """One prompt of one benchmark in one language; ``idx`` lines it up across languages."""
-
-    benchmark: str
-    lang: str
-    idx: int
-    text: str
-    label: int  # 1 = unsafe/harmful, 0 = safe
-    source_id: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+def decode(path: Path, data: bytes) -> str:
+    """``data`` (read from ``path``) as UTF-8 text; a byte that is not UTF-8 is an error naming the file and line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{path}: line {line} (byte offset {exc.start}): byte 0x{data[exc.start]:02x} is not UTF-8 text; "
+            "corrupted file, or saved in another encoding?"
+        ) from None
 
 
 def read_json(path: Path) -> Any:
     try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
+        return json.loads(decode(path, path.read_bytes()))
     except json.JSONDecodeError as exc:
         raise DataError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); truncated or corrupted file?"
@@ -60,7 +64,8 @@ def _field(path: Path, row: int, record: Any, name: str, kinds: type | tuple[typ
 
 def extra_languages(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
     """Languages beyond the six of the paper: code -> folder. They are looked for in the mirror (else the
-    download cache), then in the user dir, where ``cgbench data add-language`` writes (a mirror may be read-only)."""
+    download cache), then in the user dir, where ``cgbench data add-language`` writes (a mirror may be read-only).
+    A folder whose name is not a language code (``benchmark_xx\\n``) is no language."""
     mirror = sources.data_dir(data_dir)
     roots = [mirror if mirror is not None else sources.cache_dir(), sources.user_dir()]
     known = set(LANGUAGES.values())
@@ -68,7 +73,7 @@ def extra_languages(data_dir: str | os.PathLike | None = None) -> dict[str, str]
     for root in roots:
         for folder in sorted((root / "consistentguard").glob("benchmark_*")):
             name = folder.name.removeprefix("benchmark_")
-            if name not in known and folder.is_dir():
+            if name not in known and folder.is_dir() and LANGUAGE_CODE.fullmatch(name):
                 found[name] = name
     return dict(sorted(found.items()))
 
@@ -125,10 +130,11 @@ def _read_openai_moderation(root: str | None):
     path = sources.locate(sources.OPENAI_MODERATION_ORIGINAL, root)
     texts, labels, metas = [], [], []
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+        with gzip.open(path, "rb") as handle:
+            data = handle.read()
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot read gzip ({exc}); truncated or corrupted file?") from exc
+    lines = decode(path, data).splitlines()
     for row, line in enumerate(lines):
         try:
             record = json.loads(line)
@@ -161,8 +167,7 @@ def _read_toxicchat(root: str | None):
 
 def _read_simple_safety_tests(root: str | None):
     path = sources.locate(sources.SIMPLE_SAFETY_TESTS_ORIGINAL, root)
-    with path.open(encoding="utf-8", newline="") as handle:
-        records = list(csv.DictReader(handle))
+    records = list(csv.DictReader(io.StringIO(decode(path, path.read_bytes()), newline="")))
     texts, ids, metas = [], [], []
     for row, record in enumerate(records):
         for name in ("id", "harm_area", "category", "prompts_final"):
@@ -217,8 +222,17 @@ def _load(benchmark: str, lang: str, root: str | None, home: str | None = None) 
 
 
 def load_split(benchmark: str, lang: str, data_dir: str | os.PathLike | None = None) -> list[Item]:
-    """The Items of one benchmark in one language (ISO 639-1 code or release folder name)."""
+    """The Items of one benchmark in one language (ISO 639-1 code or release folder name); a set beyond the
+    paper's three (RTP-LX, a set added with ``cgbench data add-benchmark``) is read by its own loader."""
+    if benchmark not in BENCHMARKS:
+        return list(load_set_split(benchmark, lang, data_dir))
     return list(_load(benchmark, lang, _root_key(data_dir), str(sources.user_dir())))
+
+
+def set_languages(name: str, data_dir: str | os.PathLike | None = None) -> list[str]:
+    """The languages of a set: its own, or the paper's six plus any added with ``cgbench data add-language``."""
+    benchmark = get_set(name)
+    return list(benchmark.languages) if benchmark.languages else available_languages(data_dir)
 
 
 def load_all(
@@ -226,11 +240,10 @@ def load_all(
     langs: list[str] | None = None,
     data_dir: str | os.PathLike | None = None,
 ) -> list[Item]:
-    """Every Item of the chosen sets and languages, set by set, language by language."""
-    chosen_langs = langs or available_languages(data_dir)
+    """Every Item of the chosen sets (default: the paper's three) and languages (default: each set's own)."""
     return [
         item
         for benchmark in benchmarks or list(BENCHMARKS)
-        for lang in chosen_langs
+        for lang in langs or set_languages(benchmark, data_dir)
         for item in load_split(benchmark, lang, data_dir)
     ]

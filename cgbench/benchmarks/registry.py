@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,6 +16,10 @@ class Benchmark:
     title: str
     n: int
     all_unsafe: bool  # a one-class set: recall is what is measured
+    languages: tuple[str, ...] = ()  # a set that brings its own languages; empty: the paper's (and added) ones
+    reference: str = "en"  # the language whose items are the parallel ones
+    labels_per_language: bool = False  # each language keeps its own label for the same idx (RTP-LX)
+    origin: str = "paper"  # paper, builtin (beyond the paper) or user (cgbench data add-benchmark)
 
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -28,6 +33,9 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 # ISO 639-1 code -> folder name in the ConsistentGuard release
 LANGUAGES: dict[str, str] = {"en": "eng", "fr": "fr", "zh": "zh-CN", "ja": "ja", "bn": "bn", "hi": "hi"}
+# the code of a language added beside the paper's: ISO 639-1/639-3, optionally a region or script (pt-BR);
+# always used with fullmatch (``$`` with ``match`` would let a trailing newline through)
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 LANGUAGE_NAMES: dict[str, str] = {
     "en": "English",
     "fr": "French",

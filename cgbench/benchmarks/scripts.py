@@ -97,14 +97,18 @@ LANGUAGE_SCRIPTS: dict[str, tuple[str, str]] = {
 
 
 def language_script(lang: str) -> str | None:
-    """The script ``lang`` is written in, or None when it is not in the table (the script check is skipped)."""
+    """The script ``lang`` is written in, or None when it is not in the table (the script check is skipped).
+    A ``-Latn`` subtag (a romanized split, ``hi-Latn``) is Latin."""
+    if lang.lower().endswith("-latn"):
+        return "Latin"
     entry = LANGUAGE_SCRIPTS.get(lang.split("-")[0].lower())
     return entry[1] if entry else None
 
 
 def language_name(lang: str) -> str:
     entry = LANGUAGE_SCRIPTS.get(lang.split("-")[0].lower())
-    return entry[0] if entry else lang
+    romanized = " (romanized)" if lang.lower().endswith("-latn") else ""
+    return entry[0] + romanized if entry else lang
 
 
 def script_share(text: str, script: str) -> float | None:

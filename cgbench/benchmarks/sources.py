@@ -7,12 +7,14 @@ checked for size and checksum. Nothing is fetched at import time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,20 +187,41 @@ def user_dir() -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    """The file's sha256, remembered by (path, size, mtime) in the cache dir so an unchanged file is read once."""
+    """The file's sha256, remembered in the cache dir by (path, size, mtime, inode, ctime) so an unchanged file
+    is read once. ``touch -r`` can restore an edited file's mtime but not its ctime, and a file swapped in by a
+    rename has a new inode. Inside :func:`fresh_digests` every file is hashed from its bytes once regardless."""
     stat = path.stat()
-    key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+    key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
     digests = _digests()
     known = digests.get(key)
-    if isinstance(known, dict) and known.get("stamp") == stamp:
+    trusted = _fresh is None or key in _fresh
+    if trusted and isinstance(known, dict) and known.get("stamp") == stamp:
         return known["sha256"]
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    if _fresh is not None:
+        _fresh.add(key)
     digests[key] = {"stamp": stamp, "sha256": digest.hexdigest()}
     _save_digests(digests)
     return digest.hexdigest()
+
+
+_fresh: set[str] | None = None  # inside fresh_digests(): the files already hashed from their bytes
+
+
+@contextlib.contextmanager
+def fresh_digests() -> Iterator[None]:
+    """Within this block, the first digest of each file is computed from its bytes, not taken from the cache
+    (``cgbench run`` checks every file it reads this way once per run)."""
+    global _fresh
+    outer = _fresh
+    _fresh = set() if outer is None else outer
+    try:
+        yield
+    finally:
+        _fresh = outer
 
 
 def _digests() -> dict:
@@ -235,6 +258,7 @@ def locate(source: SourceFile, data_dir_: str | os.PathLike | None = None) -> Pa
     if not source.sha256 and added.parent.is_dir() and not ((mirror or cache_dir()) / source.path).parent.is_dir():
         if not added.is_file():
             raise DataError(f"{added}: file missing from the added language folder (add it again with --force)")
+        check_added_file(added)
         return added
     if mirror is not None:
         path = mirror / source.path
@@ -248,6 +272,23 @@ def locate(source: SourceFile, data_dir_: str | os.PathLike | None = None) -> Pa
     else:
         check_file(source, cached)
     return cached
+
+
+def check_added_file(path: Path) -> None:
+    """Refuse a file of an added language whose sha256 differs from the one its folder's ``manifest.json``
+    records (edited since ``cgbench data add-language`` wrote it); ``--allow-changed-data`` uses it with a warning."""
+    manifest = path.parent / "manifest.json"
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))["files"][path.name]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(
+            f"{manifest}: missing, unreadable or without files[{path.name!r}].sha256 ({type(exc).__name__}); "
+            "add the language again with --force"
+        ) from None
+    actual = sha256_of(path)
+    if actual != recorded:
+        problem = f"sha256 {actual}, but {manifest.name} records {recorded} (edited since it was added)"
+        _changed(path, problem, changed_data_allowed(), "add the language again with --force, or pass")
 
 
 def download(source: SourceFile, dest: Path) -> None:
@@ -282,9 +323,14 @@ def check_file(source: SourceFile, path: Path, *, allow_changed: bool | None = N
         problem = f"sha256 {actual}, expected {source.sha256} (modified file; pinned: {source.url})"
     else:
         return
-    if changed_data_allowed() if allow_changed is None else allow_changed:
-        if path not in _WARNED:
-            _WARNED.add(path)
-            print(f"warning: {path}: {problem}; used anyway (--allow-changed-data)", file=sys.stderr)
-        return
-    raise DataError(f"{path}: {problem}; to use a deliberately changed mirror, pass --allow-changed-data")
+    allowed = changed_data_allowed() if allow_changed is None else allow_changed
+    _changed(path, problem, allowed, "to use a deliberately changed mirror, pass")
+
+
+def _changed(path: Path, problem: str, allowed: bool, remedy: str) -> None:
+    """Warn once about a changed file that is ``allowed``, else refuse it."""
+    if not allowed:
+        raise DataError(f"{path}: {problem}; {remedy} --allow-changed-data")
+    if path not in _WARNED:
+        _WARNED.add(path)
+        print(f"warning: {path}: {problem}; used anyway (--allow-changed-data)", file=sys.stderr)

@@ -114,9 +114,16 @@ def validate(
     langs: list[str] | None = None,
     data_dir: str | os.PathLike | None = None,
 ) -> ValidationReport:
-    """Load and check every split; a file that cannot be read is reported, not raised."""
+    """Load and check every split; a file that cannot be read is reported, not raised. Without ``benchmarks``,
+    the sets beyond the paper's (RTP-LX, added sets) are checked too (:func:`check_own_set`)."""
+    from cgbench.benchmarks.sets import all_sets
+
     report = ValidationReport()
-    for benchmark in benchmarks or list(BENCHMARKS):
+    if benchmarks is None:
+        for name in all_sets():
+            if name not in BENCHMARKS:
+                check_own_set(name, report, langs, data_dir)
+    for benchmark in [b for b in benchmarks or list(BENCHMARKS) if b in BENCHMARKS]:
         try:
             english = load_split(benchmark, "en", data_dir)
         except DataError as exc:
@@ -136,3 +143,36 @@ def validate(
             if items and items[0].lang != "en":
                 check_translation(items, english, report)
     return report
+
+
+def check_own_set(
+    benchmark: str, report: ValidationReport, langs: list[str] | None = None, data_dir: str | os.PathLike | None = None
+) -> None:
+    """A set that brings its own languages and labels: every split loads (the loader checks each field), has no
+    empty text and no repeated idx; notes the parallel share and the labels that differ from the reference's."""
+    from cgbench.benchmarks.sets import get_set
+
+    own = get_set(benchmark)
+    try:
+        reference = {item.idx: item.label for item in load_split(benchmark, own.reference, data_dir)}
+    except DataError as exc:
+        report.errors.append(str(exc))
+        return
+    for lang in [lang for lang in langs or own.languages if lang in own.languages]:
+        try:
+            items = load_split(benchmark, lang, data_dir)
+        except DataError as exc:
+            report.errors.append(str(exc))
+            continue
+        where = f"{benchmark}/{lang}"
+        report.counts[(benchmark, lang)] = len(items)
+        if len({item.idx for item in items}) != len(items):
+            report.errors.append(f"{where}: an idx appears more than once")
+        report.errors += [f"{where}: row {item.idx}: field 'text' is empty" for item in items if not item.text.strip()]
+        if lang != own.reference:
+            parallel = [item for item in items if item.idx in reference]
+            differ = sum(item.label != reference[item.idx] for item in parallel)
+            report.notes.append(
+                f"{where}: {len(parallel)} of {len(items)} items parallel to {own.reference}; "
+                f"{differ} of them labelled otherwise"
+            )

@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from cgbench.benchmarks import BENCHMARKS, DataError, category_order, harm_categories, load_split
+from cgbench.benchmarks import BENCHMARKS, DataError, category_order, find_set, harm_categories, load_split
 from cgbench.harness.schema import CategoryCell, Prediction
 
-CATEGORY_SETS = ("openai_moderation", "simple_safety_tests")  # the sets whose items carry categories
+CATEGORY_SETS = ("openai_moderation", "simple_safety_tests")  # the paper's sets whose items carry categories
+
+
+class ByLanguage(dict):
+    """Categories of a set that annotates each language itself (RTP-LX, a user set): lang -> idx -> categories."""
 
 
 def load_categories(
@@ -26,6 +30,13 @@ def load_categories(
     found: dict[str, dict[int, list[str]]] = {}
     problems = []
     for benchmark in sorted(set(benchmarks)):
+        known = find_set(benchmark)
+        if known is not None and known.labels_per_language:
+            try:
+                found[benchmark] = _by_language(benchmark, data_dir)
+            except (DataError, OSError) as exc:
+                problems.append(f"{benchmark}: no categories, its data could not be read ({exc})")
+            continue
         if benchmark not in CATEGORY_SETS or benchmark not in BENCHMARKS:
             continue
         try:
@@ -37,22 +48,38 @@ def load_categories(
     return found, problems
 
 
+def _by_language(benchmark: str, data_dir: str | os.PathLike | None) -> ByLanguage:
+    from cgbench.benchmarks import set_languages
+
+    table = ByLanguage()
+    for lang in set_languages(benchmark, data_dir):
+        items = load_split(benchmark, lang, data_dir)
+        if any(harm_categories(benchmark, item.meta) for item in items):
+            table[lang] = {item.idx: harm_categories(benchmark, item.meta) for item in items}
+    return table
+
+
 def category_recall(
     predictions: list[Prediction], categories: Mapping[int, list[str]], reference: str = "en"
 ) -> dict[str, dict[str, CategoryCell]]:
     """category -> language -> recall and loophole rate, for one benchmark's predictions.
 
-    OpenAI Moderation's codes come in their upstream order, other categories by name."""
+    ``categories`` is idx -> categories, or a :class:`ByLanguage` table where each language has its own (then a
+    language's members are the items its own annotation puts in the category). OpenAI Moderation's codes come
+    in their upstream order, other categories by name."""
     by_lang: dict[str, dict[int, Prediction]] = {}
     for p in predictions:
         by_lang.setdefault(p["lang"], {})[p["idx"]] = p
-    order = category_order(c for cats in categories.values() for c in cats)
+    per_lang = isinstance(categories, ByLanguage)
+    tables = list(categories.values()) if per_lang else [categories]
+    order = category_order(c for table_ in tables for cats in table_.values() for c in cats)
     english = by_lang.get(reference, {})
     table: dict[str, dict[str, CategoryCell]] = {}
     for category in order:
-        members = {idx for idx, cats in categories.items() if category in cats}
         cells = {}
         for lang in sorted(by_lang):
+            own = categories.get(lang, {}) if per_lang else categories
+            members = {idx for idx, cats in own.items() if category in cats}
             items = [p for idx, p in by_lang[lang].items() if idx in members and p["label"] == 1]
             if not items:
                 continue

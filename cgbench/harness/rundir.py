@@ -11,29 +11,15 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cgbench.harness.scoring import predictions_file
+from cgbench.harness.runfolder import RunError, check_run_id, predictions_file
 
 LOCK_FILE = ".lock"
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-
-class RunError(ValueError):
-    """A run that cannot start: bad options, a missing model, a folder that holds another run or is in use."""
-
-
-def check_run_id(run_id: str, option: str = "--run-id") -> str:
-    """``run_id`` when it is a plain folder name (letters, digits, ``.``, ``_``, ``-``; no path, no ``..``)."""
-    if not RUN_ID.fullmatch(run_id) or ".." in run_id:
-        raise RunError(
-            f"{option} {run_id!r} is not a plain name: use letters, digits, '.', '_' and '-', "
-            "starting with a letter or digit, and no '..'"
-        )
-    return run_id
+__all__ = ["LOCK_FILE", "RunError", "check_run_id", "check_same_run", "locked", "newest_run", "read_run_json"]
 
 
 def read_run_json(run_dir: Path) -> dict[str, Any] | None:
@@ -80,6 +66,43 @@ def check_same_run(run_dir: Path, previous: dict[str, Any] | None, current: dict
                 f"{run_dir} was started with {name}={previous[name]!r}, not {value!r}; "
                 "resume with the same settings or choose another --run-id"
             )
+
+
+def check_same_data(
+    run_dir: Path, previous: dict[str, Any], checksums: dict[str, str], allow_changed: bool, force: bool
+) -> None:
+    """Refuse to continue a run on data files whose sha256 differs from the one its run.json records, unless
+    ``allow_changed`` (``--allow-changed-data``: the run then records both sessions' digests)."""
+    recorded = previous.get("data_checksums")
+    if not isinstance(recorded, dict):
+        if force:
+            return
+        raise RunError(
+            f"{run_dir}/run.json does not record 'data_checksums' (an older run), so the data it was run on is "
+            "unknown; add --force to continue it on the current data, or choose another --run-id"
+        )
+    if allow_changed:
+        return
+    for path in sorted(set(recorded) | set(checksums)):
+        if recorded.get(path) != checksums.get(path):
+            raise RunError(
+                f"{run_dir} was run on {path} with sha256 {recorded.get(path)}, but that file now has sha256 "
+                f"{checksums.get(path)}; resume on the same data, or pass --allow-changed-data to continue on "
+                "the new data (run.json then records both)"
+            )
+
+
+def add_session(previous: dict[str, Any], session: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The run's data record and sessions once ``session`` (run on ``data``, see ``runinfo.data_record``) has
+    started: the data counts as pinned only when every session's data was pinned."""
+    changed = {**(previous.get("data_changed") or {}), **data["data_changed"]}
+    return {
+        "data_checksums": data["data_checksums"],
+        "data_pinned": bool(previous.get("data_pinned", True)) and data["data_pinned"],
+        "data_changed": changed,
+        "allow_changed_data": bool(previous.get("allow_changed_data")) or session["allow_changed_data"],
+        "sessions": [*(previous.get("sessions") or []), session],
+    }
 
 
 @contextlib.contextmanager

@@ -57,8 +57,20 @@ def data_record(
     return {"data_checksums": checksums, "data_pinned": not changed, "data_changed": changed}
 
 
+def set_source(benchmark: str) -> sources.SourceFile:
+    """The one file behind a set beyond the paper's three: RTP-LX's zip, or a user set's stored copy."""
+    from cgbench.benchmarks import rtp_lx, user_sets
+
+    if benchmark == rtp_lx.NAME:
+        return rtp_lx.SOURCE
+    path = f"{user_sets.folder(benchmark).relative_to(sources.user_dir()).as_posix()}/{user_sets.ITEMS}"
+    return sources.SourceFile(path, "", "", "", 0, "", 0)
+
+
 def _files(splits: list[tuple[str, str]], data_dir: str | os.PathLike | None, extra: list | None) -> list:
-    files = {release_source(b, lang, data_dir) for b, lang in splits}
+    from cgbench.benchmarks import BENCHMARKS
+
+    files = {release_source(b, lang, data_dir) if b in BENCHMARKS else set_source(b) for b, lang in splits}
     files |= {ORIGINALS[b] for b, _ in splits if b in ORIGINALS}
     files |= set(extra or [])
     return sorted(files, key=lambda f: f.path)

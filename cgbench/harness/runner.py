@@ -10,6 +10,7 @@ durably. At the end the file is rewritten in item order, scored into
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,19 +19,23 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from cgbench.benchmarks import BENCHMARKS, Item, available_languages, get_benchmark, load_split, sources
+from cgbench.benchmarks import BENCHMARKS, DataError, Item, get_benchmark, load_split, rtp_lx, set_languages, sources
+from cgbench.benchmarks.loading import extra_languages
+from cgbench.benchmarks.registry import language_code
 from cgbench.harness import rundir, store
 from cgbench.harness.rundir import RunError
 from cgbench.harness.runinfo import data_record, git_commit, versions
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
 from cgbench.harness.scoring import predictions_file, write_json, write_metrics
+from cgbench.harness.split_timing import SplitClock
 from cgbench.models.backends.base import mask_url
+from cgbench.models.backends.generate import OutputCountError, generate
 from cgbench.models.guards.base import GuardFormat, Verdict
+from cgbench.models.guards.consistentguard import with_checkpoint_template
 from cgbench.models.guards.registry import GuardSpec, get_guard
 
 DEFAULT_GUARD = "e5-probe"
 DEFAULT_BATCH = {"cpu": 64, "hf": 8, "vllm": 256, "openai": 64}
-OUTPUT_SEPARATOR = "\n---\n"  # between the outputs of a guard that asks several prompts per item
 SAME_RUN_FIELDS = ("guard", "model", "backend", "prompt_format")  # besides the scope (_scope)
 
 
@@ -52,13 +57,33 @@ class RunOptions:
     backend_options: dict[str, Any] = field(default_factory=dict)  # device, dtype, tensor_parallel_size, ...
 
 
+def _language_code(lang: str, extra: dict[str, str]) -> str:
+    """The suite's code for a paper-language alias (``eng`` -> ``en``); a set's own code (``zh-Hant``) as given."""
+    try:
+        return language_code(lang, extra)
+    except DataError:
+        return lang
+
+
 def select_items(options: RunOptions) -> list[Item]:
-    """The chosen splits' items (the first ``limit`` of each split); raises DataError on bad data."""
-    for benchmark in options.sets or []:
-        get_benchmark(benchmark)
+    """The chosen splits' items (the first ``limit`` of each split); raises DataError on bad data.
+
+    A set or language named twice, or under two names (``en`` and ``eng``), is selected once. Default sets: the
+    paper's three. Default languages: each set's own (a set that brings its own languages is run in all of them);
+    with ``--langs``, a set that lacks one of them is run in the others."""
+    chosen = list(dict.fromkeys(get_benchmark(benchmark).name for benchmark in options.sets or BENCHMARKS))
+    extra = extra_languages(options.data_dir)
+    wanted = list(dict.fromkeys(_language_code(lang, extra) for lang in options.langs or []))
+    own = {benchmark: set_languages(benchmark, options.data_dir) for benchmark in chosen}
+    for lang in wanted:
+        if not any(lang in langs for langs in own.values()):
+            load_split(chosen[0], lang, options.data_dir)  # raises the loader's error (with the nearest code)
     items = []
-    for benchmark in options.sets or list(BENCHMARKS):
-        for lang in options.langs or available_languages(options.data_dir):
+    for benchmark in chosen:
+        langs = [lang for lang in wanted if lang in own[benchmark]] if wanted else own[benchmark]
+        if not langs:
+            raise RunError(f"{benchmark} has none of the languages {', '.join(wanted)}")
+        for lang in langs:
             items.extend(load_split(benchmark, lang, options.data_dir)[: options.limit])
     return items
 
@@ -93,6 +118,8 @@ def _run_dir(options: RunOptions, guard: str) -> Path:
         run_dir = root / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     if predictions_file(run_dir) is not None and not options.resume:
         raise RunError(f"{run_dir} already holds a run: add --resume to continue it, or choose another --run-id")
+    if options.resume and predictions_file(run_dir) is None and not (run_dir / "run.json").is_file():
+        raise RunError(f"--resume: there is no run {run_dir.name!r} under {root} to resume; drop --resume to start it")
     return run_dir
 
 
@@ -106,7 +133,15 @@ def _scope(options: RunOptions, spec: GuardSpec, items: list[Item], batch_size: 
         "batch_size": batch_size,
         "backend_options": {key: options.backend_options[key] for key in sorted(options.backend_options)},
         "base_url": mask_url(options.base_url) if options.base_url else None,
+        **label_options({item.benchmark for item in items}),
     }
+
+
+def label_options(benchmarks: set[str]) -> dict[str, Any]:
+    """The labelling options of the chosen sets, for run.json (RTP-LX's Toxicity threshold and its source)."""
+    if rtp_lx.NAME not in benchmarks:
+        return {}
+    return {"rtp_lx_threshold": rtp_lx.threshold(), "rtp_lx_label_rule": f"{rtp_lx.LABEL_RULE}; {rtp_lx.LABEL_SOURCE}"}
 
 
 def _read_previous(run_dir: Path, current: dict[str, Any], force: bool) -> tuple[dict[str, Any], dict]:
@@ -172,6 +207,8 @@ def _batches(items: list[Item], size: int) -> Iterator[list[Item]]:
 
 
 def _prediction(item: Item, verdict: Verdict, output: str) -> Prediction:
+    if verdict.score is not None and not math.isfinite(verdict.score):  # never stored: it would fail every resume
+        raise RunError(f"{item.benchmark}/{item.lang} item {item.idx}: the backend gave score {verdict.score}")
     return Prediction(
         benchmark=item.benchmark,
         lang=item.lang,
@@ -186,28 +223,21 @@ def _prediction(item: Item, verdict: Verdict, output: str) -> Prediction:
 
 
 def predict_generative(backend, fmt: GuardFormat, batch: list[Item]) -> list[Prediction]:
-    """Build each item's prompts, complete them in one call, parse and combine the outputs per item."""
-    prompts = [fmt.build(item.text) for item in batch]
-    flat = [p for item_prompts in prompts for p in item_prompts]
-    returned = backend.complete(
-        flat, max_new_tokens=fmt.max_new_tokens, score_tokens=fmt.score_tokens, stop=fmt.stop_rule()
-    )
-    _check_count(returned, flat, batch, "prompts")
-    completions = iter(returned)
-    predictions = []
-    for item, item_prompts in zip(batch, prompts):
-        done = [next(completions) for _ in item_prompts]
-        verdict = fmt.combine([fmt.read(c.text, c.score) for c in done])
-        predictions.append(_prediction(item, verdict, OUTPUT_SEPARATOR.join(c.text for c in done)))
-    return predictions
+    """Each item's verdict and raw output from the guard format, all the batch's prompts in one backend call."""
+    try:
+        generated = generate(backend, fmt, [item.text for item in batch])
+    except OutputCountError as exc:
+        raise RunError(f"{_batch_name(batch)}: {exc}") from None
+    return [_prediction(item, g.verdict, g.output) for item, g in zip(batch, generated)]
+
+
+def _batch_name(batch: list[Item]) -> str:
+    return f"batch {batch[0].benchmark}/{batch[0].lang} items {sorted(item.idx for item in batch)[:5]}..."
 
 
 def _check_count(outputs, inputs, batch: list[Item], what: str) -> None:
     if len(outputs) != len(inputs):
-        raise RunError(
-            f"batch {batch[0].benchmark}/{batch[0].lang} items {sorted(item.idx for item in batch)[:5]}...: "
-            f"the backend returned {len(outputs)} outputs for {len(inputs)} {what}"
-        )
+        raise RunError(f"{_batch_name(batch)}: the backend returned {len(outputs)} outputs for {len(inputs)} {what}")
 
 
 def predict_probe(backend, batch: list[Item]) -> list[Prediction]:
@@ -230,6 +260,10 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     check_options(options)
     spec = get_guard(options.guard)
     fmt = spec.guard_format() if spec.kind == "generative" else None
+    try:
+        fmt = with_checkpoint_template(fmt, options.model)  # a trained ConsistentGuard: the template it learned
+    except ValueError as exc:
+        raise RunError(str(exc)) from exc
     backend_name = options.backend or _default_backend(spec, options)
     if spec.kind == "probe" and backend_name != "cpu":
         raise RunError(f"guard {spec.name!r} is a probe and runs only on --backend cpu")
@@ -237,8 +271,10 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     if model is None:
         raise RunError(f"guard {spec.name!r} has no default model: pass --model PATH|ID")
     kwargs = _backend_kwargs(backend_name, model, options, spec)
-    items = select_items(options)
-    data = data_record(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
+    with sources.fresh_digests():  # every file this run reads is hashed from its bytes once, not trusted
+        items = select_items(options)
+        data = data_record(sorted({(item.benchmark, item.lang) for item in items}), options.data_dir, _extra(spec))
+    allow_changed = sources.changed_data_allowed()
     batch_size = options.batch_size or DEFAULT_BATCH[backend_name]
 
     run_dir = _run_dir(options, spec.name)
@@ -254,19 +290,23 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
     scope = _scope(options, spec, items, batch_size)
     with rundir.locked(run_dir):
         previous, done = _read_previous(run_dir, {**{k: info[k] for k in SAME_RUN_FIELDS}, **scope}, options.force)
+        if predictions_file(run_dir) is not None:
+            rundir.check_same_data(run_dir, previous, data["data_checksums"], allow_changed, options.force)
         _check_labels(done, items, run_dir)
         todo = [item for item in items if (item.benchmark, item.lang, item.idx) not in done]
         session_start = datetime.now(UTC).isoformat(timespec="seconds")
         info.update(scope, created=previous.get("created") or session_start)
-        sessions = list(previous.get("sessions") or [])
+        session = {"started": session_start, "allow_changed_data": allow_changed, **data}
+        record = rundir.add_session(previous, session, data)
 
         backend = _build_backend(backend_name, kwargs)
         if hasattr(backend, "load"):
             backend.load()
-        write_json(run_dir / "run.json", {**info, "sessions": sessions, "status": "running"})
+        write_json(run_dir / "run.json", {**info, **record, "status": "running"})  # a killed session is recorded
         path = run_dir / "predictions.jsonl"
         inference_started = time.perf_counter()
-        _loop(backend, spec, fmt, todo, len(items), batch_size, path)
+        clock = SplitClock(previous.get("split_seconds"))
+        shared_s = _loop(backend, spec, fmt, todo, len(items), batch_size, path, clock)
         inference_s = time.perf_counter() - inference_started
 
         predictions = store.rewrite_sorted(path)
@@ -274,18 +314,20 @@ def run(options: RunOptions, *, show_tables: bool = True) -> Path:
         metrics = write_metrics(run_dir)
         settings = backend.describe() if hasattr(backend, "describe") else {}
         wall_s = round(time.perf_counter() - started, 2)
-        sessions.append({"started": session_start, "n_run": len(todo), "wall_time_s": wall_s})
+        session.update(n_run=len(todo), wall_time_s=wall_s)
         info.update(
             versions=versions(),
             git_commit=git_commit(),
-            **data,
+            **record,
             wall_time_s=wall_s,
             items_per_s=round(len(todo) / inference_s, 3) if todo and inference_s > 0 else 0.0,
             n_items=len(predictions),
+            split_seconds=clock.record(),
+            shared_seconds=round(shared_s + float(previous.get("shared_seconds") or 0.0), 3),
         )
         write_json(
             run_dir / "run.json",
-            {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done), "sessions": sessions},
+            {**info, "settings": settings, "n_run_now": len(todo), "resumed": bool(done)},
         )
     if show_tables:
         _print(metrics)
@@ -305,17 +347,25 @@ def _build_backend(name: str, kwargs: dict[str, Any]):
     return get_backend(name, **kwargs)
 
 
-def _loop(backend, spec: GuardSpec, fmt, todo: list[Item], total: int, batch_size: int, path: Path) -> None:
+def _loop(
+    backend, spec: GuardSpec, fmt, todo: list[Item], total: int, batch_size: int, path: Path, clock: SplitClock
+) -> float:
+    """Predict ``todo`` batch by batch, timing each batch into its split; returns the seconds shared by all."""
     from tqdm import tqdm
 
+    shared_started = time.perf_counter()
     if hasattr(backend, "prepare"):  # the probe embeds everything first, in one pass with its own progress bar
         backend.prepare(todo)
+    shared_s = time.perf_counter() - shared_started
     with tqdm(total=total, initial=total - len(todo), unit="item", desc=spec.name, dynamic_ncols=True) as bar:
         for batch in _batches(todo, batch_size):
             bar.set_postfix_str(f"{batch[0].benchmark}/{batch[0].lang}", refresh=False)
+            batch_started = time.perf_counter()
             predictions = predict_probe(backend, batch) if fmt is None else predict_generative(backend, fmt, batch)
+            clock.add(batch[0].benchmark, batch[0].lang, len(batch), time.perf_counter() - batch_started)
             store.append(path, predictions)
             bar.update(len(batch))
+    return shared_s
 
 
 def _print(metrics: MetricsFile) -> None:

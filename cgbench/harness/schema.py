@@ -53,6 +53,8 @@ class Consistency(TypedDict):
     f1_gap: float  # best minus worst language F1
     best_lang: str
     worst_lang: str
+    n_parallel_vs_en: NotRequired[dict[str, int]]  # items each language shares with English
+    label_disagreements_vs_en: NotRequired[dict[str, int]]  # of those, items labelled otherwise than in English
 
 
 class LanguageGap(TypedDict):
@@ -93,6 +95,9 @@ class MetricsFile(TypedDict, total=False):
     f1_avg_ci95: dict[str, list[float]]  # "<benchmark>" (mean over its languages) and "all" (mean over sets)
     category_recall: dict[str, dict[str, dict[str, CategoryCell]]]  # benchmark -> category -> language
     categories_note: str  # where the categories came from, or why there are none
+    calibration: dict[str, dict]  # benchmark -> harness.calibration.SetCalibration (runs with scores)
+    category_consistency: dict[str, dict[str, dict]]  # benchmark -> lang -> harness.category_consistency cell
+    script_gaps: dict[str, dict[str, dict]]  # benchmark -> LANG-Latn -> harness.script_gaps.ScriptGap
 
 
 class RunInfo(TypedDict, total=False):
@@ -107,9 +112,10 @@ class RunInfo(TypedDict, total=False):
     created: str  # ISO 8601, UTC
     versions: dict[str, str]
     git_commit: str | None
-    data_checksums: dict[str, str]
-    data_pinned: bool  # False: some data file differs from its pinned sha256 (run with --allow-changed-data)
+    data_checksums: dict[str, str]  # of the last session; a resume on other digests needs --allow-changed-data
+    data_pinned: bool  # False: in some session, a data file differed from its pinned sha256 (--allow-changed-data)
     data_changed: dict[str, str]  # those files, with their pinned sha256
+    allow_changed_data: bool  # some session ran with --allow-changed-data
     wall_time_s: float
     items_per_s: float
     n_items: int
@@ -127,4 +133,8 @@ class RunInfo(TypedDict, total=False):
     batch_size: int
     backend_options: dict[str, object]
     base_url: str | None  # credentials masked
-    sessions: list[dict[str, object]]  # each session of the run: started, n_run, wall_time_s
+    # each session of the run, recorded as it starts (started, allow_changed_data, its data_checksums, data_pinned
+    # and data_changed), with n_run and wall_time_s once it ends (a killed session has none)
+    sessions: list[dict[str, object]]
+    split_seconds: dict[str, dict[str, float]]  # "<benchmark>/<lang>" -> n items timed, seconds (split_timing)
+    shared_seconds: float  # seconds of work shared by every split (the probe's embedding pass)

@@ -14,15 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from cgbench.benchmarks import BENCHMARKS
+from cgbench.benchmarks import find_set
+from cgbench.harness.calibration import calibration_table
 from cgbench.harness.categories import category_recall, load_categories
+from cgbench.harness.category_consistency import category_consistency
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
+from cgbench.harness.runfolder import PREDICTION_FILES, RunError, check_run_id, predictions_file
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
+from cgbench.harness.script_gaps import script_gaps
 from cgbench.harness.significance import SIGNIFICANCE_POLICY, average_f1_ci95, language_gaps
 
 SCHEMA_VERSION = 2  # 2: language_gaps, f1_avg_ci95, category_recall
-PREDICTION_FILES = ("predictions.jsonl", "predictions.jsonl.gz")
+CATEGORIES_NOTE = "categories from the upstream metadata of the English split (per language in RTP-LX and added sets)"
 
 
 class ScoringError(ValueError):
@@ -143,7 +147,7 @@ def score_predictions(
         raise ScoringError("no predictions to score")
     splits, consistency, gaps, recall, matrices = {}, {}, {}, {}, {}
     for benchmark, by_lang in sorted(_group(predictions).items()):
-        known = BENCHMARKS.get(benchmark)
+        known = find_set(benchmark)
         for lang, preds in sorted(by_lang.items()):
             preds = sorted(preds, key=lambda p: p["idx"])
             try:
@@ -183,6 +187,9 @@ def score_predictions(
         f1_avg_ci95=averages,
         category_recall=recall,
         categories_note=categories_note,
+        calibration=calibration_table(predictions),
+        category_consistency=category_consistency(predictions, categories),
+        script_gaps=script_gaps(predictions),
     )
 
 
@@ -192,7 +199,7 @@ def _categories_of(predictions: list[Prediction]) -> dict:
     categories, problems = load_categories({p["benchmark"] for p in predictions})
     for problem in problems:
         warnings.warn(problem, stacklevel=3)
-    note = "; ".join(problems) or "categories from the upstream metadata of the English split"
+    note = "; ".join(problems) or CATEGORIES_NOTE
     return {"categories": categories, "categories_note": note}
 
 
@@ -205,11 +212,6 @@ def write_json(path: Path, data: object) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(partial, path)
-
-
-def predictions_file(run_dir: str | Path) -> Path | None:
-    """The predictions file of a run folder, or None."""
-    return next((Path(run_dir) / name for name in PREDICTION_FILES if (Path(run_dir) / name).is_file()), None)
 
 
 def write_metrics(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0) -> MetricsFile:
@@ -229,8 +231,6 @@ def _safe_name(name: str) -> str:
 
 
 def _check_run_id(run_id: str, what: str) -> str:
-    from cgbench.harness.rundir import RunError, check_run_id  # rundir reads run folders with this module
-
     try:
         return check_run_id(run_id, what)
     except RunError as exc:

@@ -75,14 +75,20 @@ def _draws(n: int, n_bootstrap: int, seed: int) -> np.ndarray | None:
 
 
 def _paired(
-    y: np.ndarray, preds_a: Sequence[int | None], preds_b: Sequence[int | None], draws: np.ndarray | None
+    y: np.ndarray,
+    preds_a: Sequence[int | None],
+    preds_b: Sequence[int | None],
+    draws: np.ndarray | None,
+    y_b: np.ndarray | None = None,
 ) -> tuple[float, list[float], float | None]:
-    a, b = effective_preds(y.tolist(), preds_a), effective_preds(y.tolist(), preds_b)
+    """F1(a) - F1(b) on the same items; ``y_b``: b's own labels where they differ from a's (RTP-LX)."""
+    y_b = y if y_b is None else y_b
+    a, b = effective_preds(y.tolist(), preds_a), effective_preds(y_b.tolist(), preds_b)
     everything = np.arange(len(y))[None, :]
-    observed = float(resampled_f1(everything, y, a)[0] - resampled_f1(everything, y, b)[0])
+    observed = float(resampled_f1(everything, y, a)[0] - resampled_f1(everything, y_b, b)[0])
     if draws is None:
         return observed, [], None
-    differences = resampled_f1(draws, y, a) - resampled_f1(draws, y, b)
+    differences = resampled_f1(draws, y, a) - resampled_f1(draws, y_b, b)
     return observed, percentile_ci(differences), bootstrap_p(differences)
 
 
@@ -120,23 +126,25 @@ def language_gaps(
     seed: int = 0,
 ) -> dict[str, LanguageGap]:
     """Every language against ``reference`` on an (items x languages) verdict matrix (-1 where unparsed)
-    with its gold labels, as ``consistency.verdict_matrix`` gives them. Empty without the reference."""
+    with its gold labels, as ``consistency.verdict_matrix`` gives them. Each language is scored against its own
+    labels (a set such as RTP-LX labels the same item differently per language); the items are shared, so the
+    resamples are paired. Empty without the reference."""
     if reference not in langs or len(langs) < 2:
         return {}
     column = {lang: i for i, lang in enumerate(langs)}
-    y = labels[:, column[reference]]
+    y = {lang: labels[:, i] for lang, i in column.items()}  # each language's own labels (they differ in RTP-LX)
     as_preds = {lang: [None if v < 0 else int(v) for v in verdicts[:, i]] for lang, i in column.items()}
-    right = {lang: effective_preds(y.tolist(), preds) == y for lang, preds in as_preds.items()}
-    draws = _draws(len(y), n_bootstrap, seed)  # one resample for every language: they are the same items
+    right = {lang: effective_preds(y[lang].tolist(), preds) == y[lang] for lang, preds in as_preds.items()}
+    draws = _draws(len(labels), n_bootstrap, seed)  # one resample for every language: they are the same items
     gaps: dict[str, LanguageGap] = {}
     for lang in langs:
         if lang == reference:
             continue
-        diff, ci, p = _paired(y, as_preds[lang], as_preds[reference], draws)
+        diff, ci, p = _paired(y[lang], as_preds[lang], as_preds[reference], draws, y[reference])
         only_lang = int(np.sum(right[lang] & ~right[reference]))
         only_ref = int(np.sum(~right[lang] & right[reference]))
         gaps[lang] = LanguageGap(
-            n=len(y),
+            n=len(labels),
             f1_diff=diff,
             f1_diff_ci95=ci,
             f1_diff_p=p,

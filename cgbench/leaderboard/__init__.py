@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cgbench.leaderboard.own_sets import html_section, markdown_sections, paper_runs, with_sections
 from cgbench.leaderboard.reported import Reported, load_reported
 from cgbench.leaderboard.runs import LeaderboardError, Run, Skipped, load_runs, parse_picks, select_runs
 from cgbench.leaderboard.table import Row, Table, build_table
@@ -29,12 +30,13 @@ def build_leaderboard(
     results_dir: Path, out_dir: Path, picks: dict[str, str] | None = None, reported: Reported | None = None
 ) -> Leaderboard:
     """Regenerate every output under ``out_dir`` from the runs under ``results_dir``."""
+    from cgbench.leaderboard.diagnostics import build_diagnostics
     from cgbench.leaderboard.html import page
     from cgbench.leaderboard.plots import write_plots
     from cgbench.leaderboard.text import leaderboard_csv, leaderboard_tex, readme, reported_csv
 
     runs, skipped = load_runs(results_dir)
-    chosen = select_runs(runs, picks)
+    chosen = select_runs(paper_runs(runs), picks)  # a run of RTP-LX or an added set only gets its own section
     table = build_table(chosen)
     reported = reported or load_reported()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -42,12 +44,15 @@ def build_leaderboard(
     for stale in sorted(plots_dir.glob("*.png")) + sorted(plots_dir.glob("*.svg")):
         stale.unlink()  # a plot of a set or guard that is gone must not linger
     plots = write_plots(table, plots_dir, reported)
+    diagnostics = build_diagnostics(chosen, plots_dir, results_dir)  # threshold transfer, category consistency, cost
+    plots += diagnostics.plots
     texts = {
-        "README.md": readme(table, reported, plots),
+        "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs, reported)])
+        + diagnostics.markdown(),
         "leaderboard.csv": leaderboard_csv(table),
         "leaderboard.tex": leaderboard_tex(table),
         "reported.csv": reported_csv(reported),
-        "index.html": page(table, reported, plots),
+        "index.html": with_sections(page(table, reported, plots, diagnostics.html()), html_section(runs, reported)),
     }
     for name, text in texts.items():
         (out_dir / name).write_text(text, encoding="utf-8", newline="\n")

@@ -8,7 +8,7 @@ import html
 import re
 from urllib.parse import quote
 
-_MD_ALWAYS = re.compile(r"([\\`*\[\]<>&~])")
+_MD_ALWAYS = re.compile(r"([\\`*\[\]<>&~$])")  # `$` opens math on GitHub
 _MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # intraword `_` is no emphasis in GFM
 _MD_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
@@ -38,6 +38,30 @@ def md(text: str) -> str:
     text = " ".join(str(text).splitlines())
     text = _MD_ALWAYS.sub(lambda m: _MD_ENTITIES.get(m.group(1), "\\" + m.group(1)), text)
     return _MD_UNDERSCORE.sub(r"\\_", text)
+
+
+_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text: a text cell starting with ``= + - @``, tab or CR (a formula
+    to Excel, LibreOffice and Sheets) gets a leading ``'``; a number (``-0.5``, ``1e-3``) stays a number. Line
+    breaks become spaces.
+
+    >>> [csv_cell(v) for v in ("=HYPERLINK(1)", "-0.52", "@SUM(A1)", "gamma", 3)]
+    ["'=HYPERLINK(1)", '-0.52', "'@SUM(A1)", 'gamma', '3']
+    """
+    text = str(value)
+    formula = text.startswith(_CSV_FORMULA_START)
+    if "\r" in text or "\n" in text:
+        text = " ".join(text.splitlines())  # a bare CR is not quoted by the csv module, and would split the row
+    if not formula:
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text
 
 
 def md_code(text: str) -> str:

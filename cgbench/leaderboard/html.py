@@ -25,12 +25,13 @@ from cgbench.leaderboard.text import (
 NUM, SIG = ' class="num"', ' class="sig"'
 
 
-def page(table: Table, reported: Reported, plots: list[str]) -> str:
+def page(table: Table, reported: Reported, plots: list[str], diagnostics: str = "") -> str:
     template = Template(resources.files("cgbench.leaderboard").joinpath("page.html").read_text(encoding="utf-8"))
     comparison = comparison_cells(table, reported)
     return template.substitute(
         measured=_measured(table),
         details=_details(table),
+        diagnostics=diagnostics,
         plots=_plots(plots),
         comparison_about=escape(COMPARISON_ABOUT),
         comparison=_cells(comparison, "comparison-table") if comparison.rows else f"<p>{escape(NO_COMPARISON)}</p>",

@@ -10,7 +10,7 @@ import io
 from urllib.parse import quote
 
 from cgbench.leaderboard.details import Cells, category_cells, comparison_cells, gap_cells
-from cgbench.leaderboard.escaping import md, md_code, tex
+from cgbench.leaderboard.escaping import csv_cell, md, md_code, tex
 from cgbench.leaderboard.formats import REFERENCE, p_text, pct, plus_minus
 from cgbench.leaderboard.reported import Reported
 from cgbench.leaderboard.table import (
@@ -303,7 +303,7 @@ def _autolink(url: str) -> str:
 
 def _csv(rows: list[list[str]]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\n").writerows([csv_cell(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +159,7 @@ class E5Probe:
         self._head: Head | None = None
         self._shifts: dict[tuple[str, str], np.ndarray] = {}
         self._aligned: dict[str, AlignedHead] = {}
+        self._used: dict[tuple[str, str], str] = {}  # (lang, benchmark) -> the alignment that scored it
 
     def load(self) -> None:
         """Train or load the head now, so that run timings count inference only."""
@@ -182,8 +184,16 @@ class E5Probe:
             "align": self.align,
             "shift_sample": self.shift_sample if self.align != "none" else None,
             "gamma": {benchmark: aligned.gamma for benchmark, aligned in sorted(self._aligned.items())} or None,
+            "align_used": self._align_used() or None,
             "threshold": THRESHOLD,
         }
+
+    def _align_used(self) -> dict[str, dict[str, str]]:
+        """benchmark -> language -> the alignment that scored it (see ``method``)."""
+        used: dict[str, dict[str, str]] = {}
+        for (lang, benchmark), method in sorted(self._used.items()):
+            used.setdefault(benchmark, {})[lang] = method
+        return used
 
     @functools.cached_property
     def _training(self) -> tuple[list[str], list[int]]:
@@ -214,8 +224,9 @@ class E5Probe:
 
     def alignment_pairs(self, lang: str, benchmark: str) -> list[tuple[str, str]]:
         """The (English, ``lang``) prompt pairs that align ``lang`` when ``benchmark`` is scored: a fixed
-        sample of each *other* benchmark of the release (the same sample for every language and split)."""
-        if self.align == "none" or lang == "en":
+        sample of each *other* benchmark of the release (the same sample for every language and split). A
+        language the release does not have (RTP-LX's Arabic, a user set's own) has none."""
+        if self.align == "none" or lang == "en" or lang not in self._release_languages:
             return []
         pairs = []
         for other in BENCHMARKS:
@@ -224,6 +235,31 @@ class E5Probe:
                 chosen = np.sort(np.random.default_rng(0).permutation(len(english))[: self.shift_sample])
                 pairs += [(english[i].text, translated[i].text) for i in chosen]
         return pairs
+
+    @functools.cached_property
+    def _release_languages(self) -> set[str]:
+        """The languages the paper's sets exist in: the six, and any added with ``cgbench data add-language``."""
+        from cgbench.benchmarks import available_languages
+
+        return set(available_languages(self.data_dir))
+
+    def method(self, lang: str, benchmark: str) -> str:
+        """The alignment that actually scores ``lang`` in ``benchmark``: the chosen one, else ``shift`` when no
+        language has pairs to build the consistency penalty from, else ``none`` (with a warning) for a language
+        with no pairs of its own."""
+        if self.align == "none":
+            return "none"
+        if lang != "en" and not self.alignment_pairs(lang, benchmark):
+            if (lang, benchmark) not in self._used:
+                warnings.warn(
+                    f"cpu probe: no parallel pairs align {lang!r} for {benchmark} (the release has no {lang!r}); "
+                    "it is scored unaligned (align=none)",
+                    stacklevel=2,
+                )
+            return "none"
+        if self.align == "consistency" and not any(self.alignment_pairs(other, benchmark) for other in LANGUAGES):
+            return "shift"
+        return self.align
 
     def texts_needed(self, items: Sequence[Item]) -> list[str]:
         """Every text that scoring ``items`` embeds: their own and their alignment pairs'."""
@@ -283,9 +319,11 @@ class E5Probe:
         if benchmark is None and lang == "en":  # English text outside the suite: the plain English head
             return self.head.predict(x).tolist()
         benchmark = benchmark or ""  # outside the suite, no benchmark is left out
-        if lang != "en":
+        method = self.method(lang, benchmark)
+        self._used[lang, benchmark] = method
+        if lang != "en":  # zero shift without pairs (align none, a language the release lacks)
             x = alignment.normalise(x - self.shift(lang, benchmark))
-        if self.align == "consistency":
+        if method == "consistency":
             aligned = self.aligned_head(benchmark)
             return aligned.head.predict(x @ aligned.projection).tolist()
         return self.head.predict(x).tolist()

@@ -58,6 +58,22 @@ def prompt_ids(tokenizer: Any, prompt: Prompt) -> list[int]:
     return literal_ids(tokenizer, prompt.raw, prompt.user_spans, add_special_tokens=True)
 
 
+def load_tokenizer(model_name: str, gguf_file: str | None = None, trust_remote_code: bool = False) -> Any:
+    """The model's tokenizer (from a hub id, a folder, or a GGUF file in that folder)."""
+    from transformers import AutoTokenizer
+
+    extra = {"gguf_file": gguf_file} if gguf_file else {}
+    try:
+        return AutoTokenizer.from_pretrained(model_name, trust_remote_code=trust_remote_code, **extra)
+    except OSError as exc:
+        raise BackendError(f"cannot load the tokenizer of {model_name!r}: {exc}") from exc
+
+
+def chat_text(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> str:
+    """The chat template's text of ``messages`` with the assistant turn opened."""
+    return _chat_text(tokenizer, messages)
+
+
 def _chat_text(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> str:
     return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
 
@@ -84,17 +100,16 @@ def _message_spans(tokenizer: Any, messages: Sequence[dict[str, Any]], text: str
     return sorted(spans)
 
 
-def literal_ids(
-    tokenizer: Any, text: str, spans: Sequence[tuple[int, int]], *, add_special_tokens: bool
-) -> list[int]:
+def literal_ids(tokenizer: Any, text: str, spans: Sequence[tuple[int, int]], *, add_special_tokens: bool) -> list[int]:
     """``text`` tokenized as usual, except that special-token strings inside the ``spans`` stay text.
 
     Without such a string this is exactly ``tokenizer(text)``. With one, the text is tokenized in pieces cut
     around it, and every piece after the first as a continuation (``continuation_ids``), so a SentencePiece-style
     tokenizer adds no word-start marker at a cut: ``this<|eot_id|>safe`` keeps no space the text does not have.
     """
-    specials = sorted(set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})),
-                      key=len, reverse=True)
+    specials = sorted(
+        set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})), key=len, reverse=True
+    )
     hostile = _hostile_specials(text, list(spans), [s for s in specials if s])
     if not hostile:  # the common case: exactly the usual tokenization
         return tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"]
@@ -206,15 +221,13 @@ class HFBackend:
     def load(self) -> None:
         """Load the tokenizer and the model (done on first use otherwise)."""
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.dtype = self.dtype or default_dtype(self.device)
         extra = {"gguf_file": self.gguf_file} if self.gguf_file else {}
+        tokenizer = load_tokenizer(self.model_name, self.gguf_file, self.trust_remote_code)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(
-                self.model_name, trust_remote_code=self.trust_remote_code, **extra
-            )
             model = AutoModelForCausalLM.from_pretrained(
                 self.model_name,
                 dtype=self.dtype if self.dtype == "auto" else getattr(torch, self.dtype),

@@ -7,6 +7,13 @@ API key is read from the environment at request time and only ever sent in the
 ``Authorization`` header: it is never logged, stored on the object or put in
 an error message.
 
+The response is checked before it is used: a choice, message, text or log-probability of the wrong shape,
+a non-finite log-probability or one above 0 becomes one ``BackendError`` naming the batch item (nothing is
+written for it). Each attempt has a total deadline (``timeout`` seconds for the whole request, however slowly
+the server trickles its bytes). A stored output is cut at ``MAX_OUTPUT_CHARS`` characters: its head is kept
+and ``OUTPUT_CUT_MARK`` says how much was dropped. Error text that echoes the key or an ``Authorization``
+header is redacted. A base URL with ``user:password@`` is refused: the key goes in ``$OPENAI_API_KEY``.
+
 The server tokenizes the prompt, so cgbench cannot keep special-token strings in
 user text literal here (the hf and vllm backends do): whether a prompt that
 spells ``<|eot_id|>`` becomes a control token depends on the server.
@@ -18,6 +25,7 @@ import asyncio
 import math
 import os
 import random
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -28,6 +36,10 @@ from cgbench.models.backends.base import BackendError, Completion, Prompt, Score
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 TOP_LOGPROBS = 20
 MAX_BACKOFF_S = 30.0
+MAX_OUTPUT_CHARS = 16_384  # a guard's verdict is at most a few hundred tokens; the rest is not worth storing
+OUTPUT_CUT_MARK = "\n[cgbench: output cut, {dropped} more characters not stored]"
+LOGPROB_TOLERANCE = 1e-4  # servers round; a log-probability a little above 0 is still a probability of 1
+_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 
 
 class OpenAIBackend:
@@ -48,7 +60,7 @@ class OpenAIBackend:
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _checked_base_url(base_url)
         self.model = model
         self.api_key_env = api_key_env
         self.concurrency = concurrency
@@ -83,11 +95,14 @@ class OpenAIBackend:
         async with self._client() as client:
             gate = asyncio.Semaphore(self.concurrency)
 
-            async def one(prompt: Prompt) -> Completion:
+            async def one(index: int, prompt: Prompt) -> Completion:
                 async with gate:
-                    return await self._complete_one(client, prompt, max_new_tokens, score_tokens)
+                    try:
+                        return await self._complete_one(client, prompt, max_new_tokens, score_tokens)
+                    except BackendError as exc:
+                        raise BackendError(f"batch item {index}: {exc}") from None
 
-            return list(await asyncio.gather(*(one(p) for p in prompts)))
+            return list(await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts))))
 
     # -- plain chat, for teachers and translators ------------------------------------------------
 
@@ -99,18 +114,23 @@ class OpenAIBackend:
         async with self._client() as client:
             gate = asyncio.Semaphore(self.concurrency)
 
-            async def one(messages: Sequence[dict[str, str]]) -> str:
+            async def one(index: int, messages: Sequence[dict[str, str]]) -> str:
                 async with gate:
                     body = {"model": self.model, "messages": list(messages), **sampling}
-                    data = await self._post(client, "/chat/completions", body)
-                    return _message_text(data, self._shown("/chat/completions"))
+                    try:
+                        data = await self._post(client, "/chat/completions", body)
+                        return _message_text(data, self._shown("/chat/completions"))
+                    except BackendError as exc:
+                        raise BackendError(f"batch item {index}: {exc}") from None
 
-            return list(await asyncio.gather(*(one(c) for c in conversations)))
+            return list(await asyncio.gather(*(one(i, c) for i, c in enumerate(conversations))))
 
     # -- internals --------------------------------------------------------------------------------
 
     def _url(self, path: str) -> str:
-        return self.base_url + path
+        """``path`` appended to the base URL's path; its query (``?api-version=...``) stays at the end."""
+        base = httpx.URL(self.base_url)
+        return str(base.copy_with(path=base.path.rstrip("/") + path))
 
     def _shown(self, path: str) -> str:
         """The URL as messages show it: credentials masked."""
@@ -143,22 +163,27 @@ class OpenAIBackend:
             if score_tokens:
                 body["logprobs"] = TOP_LOGPROBS
         data = await self._post(client, path, body)
+        what = self._shown(path)
         if prompt.messages is not None:
-            text = _message_text(data, self._shown(path))
-            top = _chat_top_logprobs(data)
+            text = _message_text(data, what)
+            top = _chat_top_logprobs(data, what) if score_tokens else {}
         else:
-            text = _choice(data, self._shown(path)).get("text") or ""
-            top = _completion_top_logprobs(data)
+            text = _completion_text(data, what)
+            top = _completion_top_logprobs(data, what) if score_tokens else {}
         score = first_token_score(top, score_tokens) if score_tokens and top else None
-        return Completion(text=text, score=score)
+        return Completion(text=cap_output(text), score=score)
 
     async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await with_retries(
-            lambda: client.post(self._url(path), json=body),
-            what=self._shown(path),
-            max_retries=self.max_retries,
-            backoff=self.backoff,
-        )
+        key = os.environ.get(self.api_key_env) or ""
+        try:
+            return await with_retries(
+                lambda: asyncio.wait_for(client.post(self._url(path), json=body), self.timeout),
+                what=self._shown(path),
+                max_retries=self.max_retries,
+                backoff=self.backoff,
+            )
+        except BackendError as exc:
+            raise BackendError(redact(str(exc), key)) from None
 
 
 async def with_retries(
@@ -174,7 +199,7 @@ async def with_retries(
         retry_after = None
         try:
             response = await send()
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             last = "timed out"
         except httpx.TransportError as exc:
             last = f"connection failed ({type(exc).__name__})"
@@ -209,12 +234,27 @@ def first_token_score(top: dict[str, float], score_tokens: ScoreTokens) -> float
     0.0
     >>> first_token_score({"Hello": -0.01}, ("unsafe", "safe")) is None
     True
+    >>> first_token_score({"unsafe": -1e6, "safe": -1e6}, ("unsafe", "safe"))
+    0.5
     """
-    sides = [[_best_prefix_logprob(top, word) for word in words] for words in score_groups(score_tokens)]
-    if all(lp is None for side in sides for lp in side):
+    first, second = (
+        _log_total([_best_prefix_logprob(top, word) for word in words]) for words in score_groups(score_tokens)
+    )
+    if first is None and second is None:
         return None
-    unsafe, safe = (sum(math.exp(lp) for lp in side if lp is not None) for side in sides)
-    return unsafe / (unsafe + safe)
+    if first is None or second is None:
+        return 0.0 if first is None else 1.0
+    difference = second - first  # P(first) = 1 / (1 + exp(second - first)), computed without overflow
+    return 1.0 / (1.0 + math.exp(difference)) if difference < 700 else 0.0
+
+
+def _log_total(logprobs: list[float | None]) -> float | None:
+    """log of the summed probabilities of one side's score words (None where no word has a logprob)."""
+    known = [lp for lp in logprobs if lp is not None]
+    if not known:
+        return None
+    top = max(known)
+    return top + math.log(sum(math.exp(lp - top) for lp in known))
 
 
 def _best_prefix_logprob(top: dict[str, float], word: str) -> float | None:
@@ -224,30 +264,140 @@ def _best_prefix_logprob(top: dict[str, float], word: str) -> float | None:
 
 
 def _choice(data: Any, what: str) -> dict[str, Any]:
-    try:
-        return data["choices"][0]
-    except (KeyError, IndexError, TypeError) as exc:
-        raise BackendError(f"{what}: the response has no choices[0]") from exc
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise BackendError(f"{what}: the response has no choices[0] (got {_shape(data)})")
+    if not isinstance(choices[0], dict):
+        raise BackendError(f"{what}: choices[0] is {_shape(choices[0])}, expected an object")
+    return choices[0]
 
 
 def _message_text(data: Any, what: str) -> str:
-    message = _choice(data, what).get("message") or {}
-    return message.get("content") or ""
+    message = _choice(data, what).get("message")
+    if not isinstance(message, dict):
+        raise BackendError(f"{what}: choices[0].message is {_shape(message)}, expected an object")
+    return _text(message.get("content"), "choices[0].message.content", what)
 
 
-def _chat_top_logprobs(data: dict[str, Any]) -> dict[str, float]:
-    try:
-        first = data["choices"][0]["logprobs"]["content"][0]
-        return {entry["token"]: entry["logprob"] for entry in first["top_logprobs"]}
-    except (KeyError, IndexError, TypeError):
+def _completion_text(data: Any, what: str) -> str:
+    return _text(_choice(data, what).get("text"), "choices[0].text", what)
+
+
+def _text(value: Any, field: str, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BackendError(f"{what}: {field} is {_shape(value)}, expected text")
+    return value
+
+
+def _chat_top_logprobs(data: Any, what: str) -> dict[str, float]:
+    """The first generated token's top log-probabilities (empty when the server sent none)."""
+    logprobs = _choice(data, what).get("logprobs")
+    if logprobs is None:
         return {}
-
-
-def _completion_top_logprobs(data: dict[str, Any]) -> dict[str, float]:
-    try:
-        return dict(data["choices"][0]["logprobs"]["top_logprobs"][0])
-    except (KeyError, IndexError, TypeError, ValueError):
+    if not isinstance(logprobs, dict):
+        raise BackendError(f"{what}: choices[0].logprobs is {_shape(logprobs)}, expected an object")
+    content = logprobs.get("content")
+    if not content:  # null or empty: no token was generated (a refusal), so there is no score
         return {}
+    if not isinstance(content, list):
+        raise BackendError(f"{what}: choices[0].logprobs.content is {_shape(content)}, expected a list")
+    top = content[0].get("top_logprobs") if isinstance(content[0], dict) else None
+    if not isinstance(top, list) or not all(isinstance(entry, dict) for entry in top):
+        raise BackendError(f"{what}: choices[0].logprobs.content[0].top_logprobs is {_shape(top)}, expected a list")
+    field = "choices[0].logprobs.content[0].top_logprobs"
+    return _checked_logprobs([(entry.get("token"), entry.get("logprob")) for entry in top], field, what)
+
+
+def _completion_top_logprobs(data: Any, what: str) -> dict[str, float]:
+    logprobs = _choice(data, what).get("logprobs")
+    if logprobs is None:
+        return {}
+    if not isinstance(logprobs, dict):
+        raise BackendError(f"{what}: choices[0].logprobs is {_shape(logprobs)}, expected an object")
+    top = logprobs.get("top_logprobs")
+    if not top:
+        return {}
+    if not isinstance(top, list):
+        raise BackendError(f"{what}: choices[0].logprobs.top_logprobs is {_shape(top)}, expected a list")
+    if not isinstance(top[0], dict):
+        raise BackendError(f"{what}: choices[0].logprobs.top_logprobs[0] is {_shape(top[0])}, expected an object")
+    return _checked_logprobs(list(top[0].items()), "choices[0].logprobs.top_logprobs[0]", what)
+
+
+def _checked_logprobs(pairs: list[tuple[Any, Any]], field: str, what: str) -> dict[str, float]:
+    """(token, log-probability) pairs as a dict; a token that is not text, or a log-probability that is not a
+    finite number at most 0, is refused (never stored: a NaN score would poison every later resume)."""
+    checked = {}
+    for token, logprob in pairs:
+        if not isinstance(token, str):
+            raise BackendError(f"{what}: {field}: a token is {_shape(token)}, expected text")
+        number = isinstance(logprob, int | float) and not isinstance(logprob, bool)
+        if not number or not math.isfinite(logprob) or logprob > LOGPROB_TOLERANCE:
+            raise BackendError(
+                f"{what}: {field}: token {token[:40]!r} has log-probability {str(logprob)[:40]!r}, "
+                "expected a finite number at most 0"
+            )
+        checked[token] = min(float(logprob), 0.0)
+    return checked
+
+
+def _shape(value: Any) -> str:
+    """A short description of a JSON value for an error message."""
+    if value is None:
+        return "missing or null"
+    kind = {dict: "an object", list: "a list", str: "text", bool: "a boolean"}.get(type(value), type(value).__name__)
+    return f"{kind} {json_preview(value)}"
+
+
+def json_preview(value: Any, limit: int = 60) -> str:
+    import json
+
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def cap_output(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and a mark saying how many were dropped.
+
+    >>> cap_output("abcdef", limit=4)
+    'abcd\\n[cgbench: output cut, 2 more characters not stored]'
+    """
+    if len(text) <= limit:
+        return text
+    return text[:limit] + OUTPUT_CUT_MARK.format(dropped=len(text) - limit)
+
+
+def redact(text: str, key: str = "") -> str:
+    """``text`` with the API key and any ``Bearer``/``Basic`` credential replaced by ``***``.
+
+    >>> redact('echo: {"authorization": "Bearer sk-123"} sk-123', "sk-123")
+    'echo: {"authorization": "Bearer ***"} ***'
+    """
+    if key:
+        text = text.replace(key, "***")
+    return _CREDENTIAL.sub(lambda m: f"{m.group(1)} ***", text)
+
+
+def _checked_base_url(base_url: str) -> str:
+    """The base URL without a trailing ``/``; one holding ``user:password@`` is refused (httpx would send Basic
+    auth in place of the key), as is one that is not an http(s) URL."""
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise BackendError(f"--base-url {mask_url(base_url)!r} is not a URL ({exc})") from None
+    if url.userinfo:
+        raise BackendError(
+            f"--base-url {mask_url(base_url)!r} holds user:password@: remove it and put the API key in "
+            "$OPENAI_API_KEY (it is sent as a Bearer token)"
+        )
+    if url.scheme not in ("http", "https") or not url.host:
+        raise BackendError(f"--base-url {mask_url(base_url)!r} is not an http(s) URL such as http://localhost:8000/v1")
+    return base_url if url.query else base_url.rstrip("/")
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -9,13 +9,13 @@ its own output. ``variants`` are the item's prompts in every language (English f
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cgbench.benchmarks import Item
+from cgbench.models.backends.generate import generate
 from cgbench.models.consistentguard.records import read_records
 from cgbench.models.consistentguard.seed import SeedItem
 from cgbench.models.guards.consistentguard import ConsistentGuardFormat
@@ -74,7 +74,7 @@ def language_items(items: list[SeedItem], langs: list[str], folder: str | Path) 
 def run_languages(
     by_lang: dict[str, list[Item]], predict: Callable[[list[Item]], list], batch_size: int
 ) -> dict[str, list]:
-    """Predictions per language, through the runner's ``predict`` (a batch of Items -> Predictions)."""
+    """Predictions per language, through ``predict`` (a batch of Items -> their predictions)."""
     from tqdm.auto import tqdm
 
     results = {}
@@ -127,14 +127,68 @@ def build_pairs(
 
 def make_pairs(cfg, items: list[SeedItem], backend, translator=None) -> tuple[list[dict], dict[str, LangReport]]:
     """Translate when a translator is given, run ``backend`` in every language, and build the pairs."""
-    from cgbench.harness.runner import predict_generative
-
     if translator is not None:
         translate_seed(items, cfg.langs, translator, cfg.translations)
     by_lang = language_items(items, cfg.langs, cfg.translations)
-    fmt = dataclasses.replace(ConsistentGuardFormat(), max_new_tokens=cfg.max_new_tokens)
-    predictions = run_languages(by_lang, lambda batch: predict_generative(backend, fmt, batch), cfg.batch_size)
+    fmt = ConsistentGuardFormat(max_new_tokens=cfg.max_new_tokens, options={"template": cfg.template})
+    predictions = run_languages(by_lang, lambda batch: _predict(backend, fmt, batch), cfg.batch_size)
     return build_pairs(by_lang, predictions, fmt)
+
+
+def _predict(backend, fmt: ConsistentGuardFormat, batch: list[Item]) -> list[dict]:
+    """``pred`` (None when unparsed) and raw ``output`` of each item, as the runner's predictions record them."""
+    generated = generate(backend, fmt, [item.text for item in batch])
+    return [{"pred": None if g.verdict.pred is None else int(g.verdict.pred), "output": g.output} for g in generated]
+
+
+@dataclass
+class CutReport:
+    pairs: int = 0
+    prompt_cut: int = 0  # prompts longer than max_prompt_length: their first tokens are dropped
+    prompt_tokens_dropped: list[int] = field(default_factory=list)
+    sequence_cut: int = 0  # prompt (after its cut) + the longer completion over max_length
+    where: str = ""
+
+    def summary(self) -> dict:
+        dropped = sorted(self.prompt_tokens_dropped)
+        median = dropped[len(dropped) // 2] if dropped else 0
+        return {"pairs": self.pairs, "prompt_cut": self.prompt_cut, "median_prompt_tokens_dropped": median,
+                "sequence_cut": self.sequence_cut, "where": self.where}  # fmt: skip
+
+
+def truncation_report(
+    pairs: list[dict], count_tokens, max_prompt_length: int | None, max_length: int | None, mode: str
+) -> dict[str, CutReport]:
+    """Per language, how many CAO pairs the CAO stage's limits will cut, and where (``count_tokens``: text -> int).
+
+    The prompt keeps its last ``max_prompt_length`` tokens (the instruction's head goes first); then a sequence over
+    ``max_length`` loses its first tokens (``keep_end``) or its last ones (``keep_start``).
+    """
+    where_seq = "sequence start (prompt head)" if mode == "keep_end" else "sequence end (completion tail)"
+    report: dict[str, CutReport] = {}
+    for pair in pairs:
+        lang = report.setdefault(pair.get("lang", "?"), CutReport(where=f"prompt start; {where_seq}"))
+        lang.pairs += 1
+        prompt = count_tokens(pair["prompt"])
+        if max_prompt_length is not None and prompt > max_prompt_length:
+            lang.prompt_cut += 1
+            lang.prompt_tokens_dropped.append(prompt - max_prompt_length)
+            prompt = max_prompt_length
+        longest = prompt + 1 + max(count_tokens(pair["chosen"]), count_tokens(pair["rejected"]))  # + EOS
+        if max_length is not None and longest > max_length:
+            lang.sequence_cut += 1
+    return report
+
+
+def cut_rows(report: dict[str, CutReport]) -> list[tuple[str, ...]]:
+    """Rows: language, pairs, prompts cut (share), median tokens dropped from the prompt, sequences cut, where."""
+    rows = []
+    for lang, r in report.items():
+        s = r.summary()
+        share = f"{r.prompt_cut} ({r.prompt_cut / r.pairs:.0%})" if r.pairs else "0"
+        seq = f"{r.sequence_cut} ({r.sequence_cut / r.pairs:.0%})" if r.pairs else "0"
+        rows.append((lang, str(r.pairs), share, str(s["median_prompt_tokens_dropped"]), seq, r.where))
+    return rows
 
 
 def write_pairs(pairs: list[dict], path: str | Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from accelerate.utils import is_peft_model
+from torch.utils.checkpoint import checkpoint
 from trl import DPOConfig, DPOTrainer
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 from trl.trainer.utils import pad, use_adapter
@@ -42,6 +43,9 @@ class CAOConfig(DPOConfig):
     max_prompt_length: int | None = field(
         default=None, metadata={"help": "Keep the last N prompt tokens (TRL 0.x's field; release: 512)."}
     )
+    anchor_kl_chunk: int = field(
+        default=256, metadata={"help": "Positions per anchor-KL chunk: memory only, the value is the same."}
+    )
     mlc_weight: float = field(default=0.0, metadata={"help": "Weight of the MLC loss (release: 0.8); 0 = off."})
     mlc_dim: int = field(default=MLC_DIM, metadata={"help": "MLC projection size."})
     mlc_tau: float = field(default=MLC_TAU, metadata={"help": "MLC temperature."})
@@ -57,6 +61,8 @@ class CAOConfig(DPOConfig):
             raise ValueError(
                 "CAO needs the reference model in memory for the anchor KL: precompute_ref_log_probs=False"
             )
+        if self.anchor_kl_chunk < 1:
+            raise ValueError(f"anchor_kl_chunk must be positive, got {self.anchor_kl_chunk}")
         if self.anchor_kl_span not in ANCHOR_SPANS:
             raise ValueError(f"anchor_kl_span must be one of {ANCHOR_SPANS}, got {self.anchor_kl_span!r}")
 
@@ -139,6 +145,34 @@ def anchor_kl(policy_logits: torch.Tensor, ref_logits: torch.Tensor) -> torch.Te
     logq = F.log_softmax(ref_logits.float(), dim=-1)
     per_position = (logp.exp() * (logp - logq)).sum(-1)
     return per_position.mean() if per_position.numel() else policy_logits.sum() * 0.0
+
+
+def chunked_anchor_kl(
+    policy_hidden: torch.Tensor, ref_hidden: torch.Tensor, head, ref_head, chunk: int
+) -> torch.Tensor:
+    """``anchor_kl(head(policy_hidden), ref_head(ref_hidden))``, computed ``chunk`` positions at a time.
+
+    ``*_hidden``: (positions, hidden). Each chunk's logits are recomputed in the backward pass (activation
+    checkpointing), so at most one chunk of (chunk, vocab) fp32 logits per model exists at once, never the whole
+    anchor batch's.
+    """
+    total = policy_hidden.new_zeros((), dtype=torch.float32)
+    positions = policy_hidden.size(0)
+    if positions == 0:
+        return policy_hidden.sum() * 0.0
+    for start in range(0, positions, chunk):
+        end = min(start + chunk, positions)
+        with torch.no_grad():
+            ref = ref_head(ref_hidden[start:end])
+        part = checkpoint(_kl_sum, policy_hidden[start:end], ref, head, use_reentrant=False)
+        total = total + part
+    return total / positions
+
+
+def _kl_sum(hidden: torch.Tensor, ref_logits: torch.Tensor, head) -> torch.Tensor:
+    logp = F.log_softmax(head(hidden).float(), dim=-1)
+    logq = F.log_softmax(ref_logits.float(), dim=-1)
+    return (logp.exp() * (logp - logq)).sum()
 
 
 def anchor_positions(batch: dict[str, torch.Tensor], span: str) -> torch.Tensor:
@@ -256,19 +290,20 @@ class CAOTrainer(DPOTrainer):
         head = self._unwrapped().get_output_embeddings()
         # the head runs outside the model's forward, so outside the autocast accelerate wraps around it: add it back
         with self.accelerator.autocast():
-            policy = _logits_at(model, head, ids, attention, positions)
+            policy = _hidden_at(model, ids, attention, positions)
+            ref_head = head
             with torch.no_grad():
                 if self.ref_model is not None:
                     ref_head = self.accelerator.unwrap_model(self.ref_model).get_output_embeddings()
-                    ref = _logits_at(self.ref_model, ref_head, ids, attention, positions)
+                    ref = _hidden_at(self.ref_model, ids, attention, positions)
                 elif is_peft_model(self._unwrapped()):
                     unwrapped = self._unwrapped()
                     name = "ref" if "ref" in unwrapped.peft_config else None
-                    with use_adapter(unwrapped, adapter_name=name):
-                        ref = _logits_at(model, head, ids, attention, positions)
+                    with use_adapter(unwrapped, adapter_name=name):  # the LM head carries no adapter (all-linear)
+                        ref = _hidden_at(model, ids, attention, positions)
                 else:
                     raise ValueError("CAO needs a reference model: pass ref_model or train a PEFT adapter")
-        return anchor_kl(policy, ref)
+            return chunked_anchor_kl(policy, ref, head, ref_head, self.args.anchor_kl_chunk)
 
 
 def _without_mlc_head(peft_config):
@@ -278,13 +313,13 @@ def _without_mlc_head(peft_config):
     return dataclasses.replace(peft_config, exclude_modules=[*excluded, "mlc_head.proj"])
 
 
-def _logits_at(model, head, ids: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Next-token logits only at ``positions``: ``head`` (the LM head) runs on those hidden states alone.
+def _hidden_at(model, ids: torch.Tensor, attention: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """The last hidden states at ``positions`` (positions, hidden); the LM head runs later, chunk by chunk.
 
-    ``model`` is called as given (a DDP wrapper stays one); ``head`` comes from the unwrapped model.
+    ``model`` is called as given (a DDP wrapper stays one).
     """
     out = model(input_ids=ids, attention_mask=attention, output_hidden_states=True, logits_to_keep=1)
-    return head(out.hidden_states[-1][positions])
+    return out.hidden_states[-1][positions]
 
 
 def train_cao(stage) -> dict[str, float]:
@@ -313,5 +348,5 @@ def train_cao(stage) -> dict[str, float]:
         peft_config=peft_config(stage.lora),
     )
     metrics = train_metrics(trainer.train(), trainer, parts=("dpo_loss", "anchor_kl", "mlc"))
-    save_final(trainer, stage.output_dir)
+    save_final(trainer, stage.output_dir, stage.template)
     return metrics

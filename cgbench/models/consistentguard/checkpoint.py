@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from cgbench.models.consistentguard.config import LoraSettings, TrainStage
+from cgbench.models.guards.consistentguard import record_template, recorded_template
 
 
 def load_model(path: str, stage: TrainStage, reference: bool = False):
@@ -49,11 +50,30 @@ def trl_config(cls: type, stage: TrainStage, **extra: Any):
     return cls(**kwargs)
 
 
-def save_final(trainer, output_dir: str | Path) -> Path:
-    """Save the trained model as a plain folder that any loader reads: LoRA merged, training-only heads removed.
+def check_template(stage: TrainStage) -> None:
+    """Refuse to train on another template than the one the starting checkpoint was trained with."""
+    recorded = recorded_template(stage.model) if Path(stage.model).is_dir() else None
+    if recorded is not None and recorded != stage.template:
+        raise ValueError(
+            f"{stage.model} was trained with template {recorded!r} but the stage sets {stage.template!r}; "
+            "set template: to the same value in every stage"
+        )
+
+
+def save_final(trainer, output_dir: str | Path, template: str = "cgbench") -> Path:
+    """Save the trained model as a plain folder that any loader reads: LoRA merged, training-only heads removed,
+    and the prompt template it was trained with recorded (``consistentguard.json``) for the evaluation.
 
     ``trainer.save_model`` gathers DeepSpeed/FSDP shards; a LoRA adapter is then merged on the main process.
     """
+    output_dir = Path(output_dir)
+    _save_model(trainer, output_dir)
+    if trainer.accelerator.is_main_process:
+        record_template(output_dir, template)
+    return output_dir
+
+
+def _save_model(trainer, output_dir: Path) -> Path:
     from accelerate.utils import is_peft_model
 
     output_dir = Path(output_dir)

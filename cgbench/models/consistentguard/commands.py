@@ -23,6 +23,12 @@ Model = Annotated[Optional[str], typer.Option("--model", help="Starting model: h
 Data = Annotated[Optional[str], typer.Option("--data", help="Training data file (the previous stage's output).")]
 OutputDir = Annotated[Optional[str], typer.Option("--output-dir", help="Where the trained model is saved.")]
 MaxSteps = Annotated[Optional[int], typer.Option("--max-steps", help="Stop after this many optimizer steps.")]
+MaxLength = Annotated[
+    Optional[int], typer.Option("--max-length", help="CAO: tokens kept per prompt+completion (release: 1024).")
+]
+MaxPromptLength = Annotated[
+    Optional[int], typer.Option("--max-prompt-length", help="CAO: last prompt tokens kept (release: 512).")
+]
 Cpu = Annotated[bool, typer.Option("--cpu", help="Train on CPU in fp32 (use_cpu, no bf16).")]
 
 
@@ -56,6 +62,12 @@ def _train(config: Path | None, name: str, cpu: bool, **overrides) -> None:
     if missing:
         flag = "--" + missing[0].replace("_", "-")
         _fail(f"section {name!r} needs {', '.join(missing)} (set it in the config or pass {flag})")
+    from cgbench.models.consistentguard.checkpoint import check_template
+
+    try:
+        check_template(stage)
+    except ValueError as exc:
+        _fail(str(exc))
     if name == "sft":
         from cgbench.models.consistentguard.sft import train_sft as run
     elif name == "grpo":
@@ -81,6 +93,9 @@ def seed(
     seed_: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed.")] = None,
     balance: Annotated[Optional[bool], typer.Option("--balance/--no-balance", help="Equal harmful/unharmful.")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", help="A training source (repeatable).")] = None,
+    quotas: Annotated[
+        Optional[str], typer.Option("--quotas", help="equal (default: n split evenly over the sources) or pool.")
+    ] = None,
     output: Annotated[Optional[str], typer.Option("--output", help="Seed JSONL to write.")] = None,
     data_dir: Annotated[
         Optional[Path], typer.Option("--data-dir", help="Data mirror (else $CGBENCH_DATA_DIR).")
@@ -90,13 +105,14 @@ def seed(
     from cgbench.benchmarks import DataError
     from cgbench.models.consistentguard.seed import report_rows, sample_seed, write_seed
 
-    cfg = _section(config, "seed", n=n, seed=seed_, balance=balance, sources=source or None, output=output)
+    cfg = _section(config, "seed", n=n, seed=seed_, balance=balance, sources=source or None, output=output,
+                   quotas=quotas)  # fmt: skip
     try:
-        items, counts = sample_seed(cfg.sources, cfg.n, cfg.seed, cfg.balance, data_dir)
+        items, counts = sample_seed(cfg.sources, cfg.n, cfg.seed, cfg.balance, data_dir, cfg.quotas)
     except (DataError, ValueError) as exc:
         _fail(str(exc))
     write_seed(items, cfg.output)
-    header = ("source", "pool", "dup of eval (exact)", "dup (normalised)", "sampled", "harmful")
+    header = ("source", "pool", "dup of eval (exact)", "dup (normalised)", "quota", "sampled", "harmful")
     _table(f"seed: {len(items)} prompts -> {cfg.output}", header, report_rows(counts))
 
 
@@ -112,20 +128,23 @@ def distill(
     concurrency: Annotated[Optional[int], typer.Option("--concurrency", help="Requests in flight.")] = None,
     rps: Annotated[Optional[float], typer.Option("--requests-per-second", help="Rate limit.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N seed items.")] = None,
+    label_in_prompt: Annotated[
+        Optional[bool], typer.Option("--label-in-prompt/--no-label-in-prompt", help="Tell the teacher the label.")
+    ] = None,
 ) -> None:
     """Teacher reasoning in ConsistentGuard's format; answers that disagree with the label are dropped."""
     import asyncio
 
     from cgbench.models.backends.base import BackendError
-    from cgbench.models.backends.openai import OpenAIBackend
+    from cgbench.models.consistentguard.distill import Teacher
     from cgbench.models.consistentguard.distill import distill as run
     from cgbench.models.consistentguard.seed import read_seed
 
     cfg = _section(config, "distill", input=input_, output=output, base_url=base_url, model=model,
-                   concurrency=concurrency, requests_per_second=rps)  # fmt: skip
+                   concurrency=concurrency, requests_per_second=rps, label_in_prompt=label_in_prompt)  # fmt: skip
     items = read_seed(cfg.input)[:limit]
-    teacher = OpenAIBackend(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, concurrency=cfg.concurrency)
     try:
+        teacher = Teacher(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, concurrency=cfg.concurrency)
         stats = asyncio.run(
             run(
                 items,
@@ -133,6 +152,8 @@ def distill(
                 cfg.output,
                 concurrency=cfg.concurrency,
                 requests_per_second=cfg.requests_per_second,
+                template=cfg.template,
+                label_in_prompt=cfg.label_in_prompt,
                 temperature=cfg.temperature,
                 max_tokens=cfg.max_tokens,
             )  # fmt: skip
@@ -171,8 +192,12 @@ def cao_pairs(
     backend: Annotated[Optional[str], typer.Option("--backend", help="hf or vllm.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
     max_new_tokens: Annotated[Optional[int], typer.Option("--max-new-tokens")] = None,
+    max_length: MaxLength = None, max_prompt_length: MaxPromptLength = None,
 ) -> None:  # fmt: skip
-    """Run the model in every language and build CAO pairs (failed input, successful vs failed output) + anchors."""
+    """Run the model in every language and build CAO pairs (failed input, successful vs failed output) + anchors.
+
+    Reports per language how many pairs the CAO stage's limits (its config section, or --max-length and
+    --max-prompt-length) will cut, and where."""
     from cgbench.models.backends import get_backend
     from cgbench.models.consistentguard.cao import make_pairs, report_rows, write_pairs
     from cgbench.models.consistentguard.seed import read_seed
@@ -201,6 +226,26 @@ def cao_pairs(
     Path(cfg.output).with_suffix(".report.json").write_text(
         json.dumps({lang_: vars(r) for lang_, r in report.items()}, indent=2), encoding="utf-8"
     )
+    _report_cuts(config, cfg, pairs, max_length=max_length, max_prompt_length=max_prompt_length)
+
+
+def _report_cuts(config: Path | None, cfg, pairs: list[dict], **limits) -> None:
+    """The truncation table for the CAO stage's limits, also written to ``<output>.truncation.json``."""
+    from transformers import AutoTokenizer
+
+    from cgbench.models.consistentguard.cao import cut_rows, truncation_report
+
+    stage = _section(config, "cao", **limits)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model)
+    count = lambda text: len(tokenizer(text)["input_ids"])  # noqa: E731
+    cuts = truncation_report(pairs, count, stage.max_prompt_length, stage.max_length, stage.truncation_mode)
+    title = (f"CAO truncation at max_prompt_length {stage.max_prompt_length}, max_length {stage.max_length} "
+             f"({stage.truncation_mode}); raise them with --max-prompt-length/--max-length")  # fmt: skip
+    header = ("lang", "pairs", "prompts cut", "median tokens dropped", "sequences cut", "where")
+    _table(title, header, cut_rows(cuts))
+    Path(cfg.output).with_suffix(".truncation.json").write_text(
+        json.dumps({lang: r.summary() for lang, r in cuts.items()}, indent=2), encoding="utf-8"
+    )
 
 
 @train_app.command("cao")
@@ -208,8 +253,8 @@ def cao(
     config: Config = None, model: Model = None, data: Data = None, output_dir: OutputDir = None,
     max_steps: MaxSteps = None, cpu: Cpu = False,
     mlc_weight: Annotated[Optional[float], typer.Option("--mlc-weight", help="MLC term weight (0 = off).")] = None,
+    max_length: MaxLength = None, max_prompt_length: MaxPromptLength = None,
 ) -> None:  # fmt: skip
     """Stage 3: CAO = DPO + λ·KL on anchors (+ optional MLC) on the pairs JSONL."""
-    _train(
-        config, "cao", cpu, model=model, data=data, output_dir=output_dir, max_steps=max_steps, mlc_weight=mlc_weight
-    )
+    _train(config, "cao", cpu, model=model, data=data, output_dir=output_dir, max_steps=max_steps,
+           mlc_weight=mlc_weight, max_length=max_length, max_prompt_length=max_prompt_length)  # fmt: skip

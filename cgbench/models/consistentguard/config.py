@@ -28,6 +28,9 @@ class SeedConfig:
     # offline: guardreasoner/aegis, guardreasoner/harmbench_prompt, toxicchat_train (mirror files);
     # online (hub ids): hub/aegis, hub/beavertails, hub/toxicchat, hub/wildguard
     sources: list[str] = field(default_factory=lambda: ["toxicchat_train", "guardreasoner/aegis"])
+    # "equal": n split evenly over the sources; "pool": uniform over the pooled data (each source's share follows its
+    # size); or {source: count} summing to n
+    quotas: str | dict[str, int] = "equal"
 
 
 @dataclass
@@ -41,6 +44,8 @@ class DistillConfig:
     requests_per_second: float = 4.0
     temperature: float = 0.7
     max_tokens: int = 2048
+    template: str = "cgbench"  # the instruction the teacher sees (and the SFT rows' prompt)
+    label_in_prompt: bool = True  # the paper's teacher explains the known verdict
 
 
 @dataclass
@@ -72,11 +77,14 @@ class TrainStage:
     gradient_checkpointing: bool = False
     logging_steps: int = 1
     save_strategy: str = "no"
+    save_steps: float = 500  # transformers' default
+    save_total_limit: int | None = None  # transformers' default: keep every checkpoint
     report_to: str = "none"
     lora: LoraSettings | None = None
+    template: str = "cgbench"  # the prompt's wording: "cgbench" or "release" (the released scripts' PROMPT_TEMPLATE)
     trainer: dict[str, Any] = field(default_factory=dict)
 
-    _own = ("model", "data", "lora", "trainer")  # fields that are ours, not the TRL config's
+    _own = ("model", "data", "lora", "trainer", "template")  # fields that are ours, not the TRL config's
 
     def trl_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of the stage's TRL config."""
@@ -107,7 +115,10 @@ class GRPOStage(TrainStage):
     max_grad_norm: float = 0.1
     num_generations: int = 4
     per_device_train_batch_size: int = 4  # TRL 1.x counts completions: one prompt x 4 generations
-    temperature: float = 0.3
+    # The release (TRL 0.14) sampled at 0.3 and scored the raw logits; TRL 1.x divides the logits it scores by
+    # `temperature`, so the loss uses 1.0 and the sampling temperature reaches the generator via generation_kwargs.
+    temperature: float = 1.0
+    sampling_temperature: float = 0.3
     max_prompt_length: int | None = 1024  # TRL 1.x has no such field: GRPOTrainerWithPromptLimit keeps the last N
     max_completion_length: int = 2048
     beta: float = 0.04  # TRL 0.14 default: KL to the reference model (TRL 1.x: 0)
@@ -119,7 +130,16 @@ class GRPOStage(TrainStage):
     best_length: int = 256  # L_best: 256 in the released code, 512 in the paper
     rewards: str | dict[str, float] = DEFAULT_PRESET  # a preset of rewards.REWARD_PRESETS or name -> weight
 
-    _own = TrainStage._own + ("best_length", "rewards", "max_prompt_length")
+    _own = TrainStage._own + ("best_length", "rewards", "max_prompt_length", "sampling_temperature")
+
+    def trl_kwargs(self) -> dict[str, Any]:
+        """TRL's fields, with the sampling temperature in ``generation_kwargs`` (hf and vLLM paths read it there)."""
+        kwargs = super().trl_kwargs()
+        extra = dict(kwargs.get("generation_kwargs") or {})
+        if "temperature" in extra:
+            raise ValueError("set the sampling temperature as sampling_temperature, not in trainer.generation_kwargs")
+        kwargs["generation_kwargs"] = {**extra, "temperature": self.sampling_temperature}
+        return kwargs
 
 
 @dataclass
@@ -132,6 +152,7 @@ class CAOPairsConfig:
     backend: str = "hf"
     batch_size: int = 8
     max_new_tokens: int = 1024
+    template: str = "cgbench"
 
 
 @dataclass
@@ -149,6 +170,7 @@ class CAOStage(TrainStage):
     truncation_mode: str = "keep_end"  # TRL 0.14 default (TRL 1.x: keep_start)
     anchor_kl_weight: float = 1.0
     anchor_kl_span: str = "sequence"  # the whole anchor, as in the paper; "completion" = its completion only
+    anchor_kl_chunk: int = 256  # positions per KL chunk (memory only; the value is the same)
     mlc_weight: float = 0.0  # 0.8 in the MLC release when turned on
     mlc_every: int = 2
 

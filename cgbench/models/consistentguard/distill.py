@@ -1,9 +1,11 @@
 """Cold-start distillation: a teacher behind an OpenAI-compatible API writes ConsistentGuard reasoning.
 
-The teacher sees the ConsistentGuard instruction (not the label) and is asked to reason in three steps:
-understand the request, match it to the policy categories, judge. An answer is kept only when it parses
-in ConsistentGuard's format and its judgment equals the seed label; the others are dropped and counted.
-The output JSONL is appended as answers arrive, so a rerun skips the ids already written.
+The teacher sees the ConsistentGuard instruction and, by default (``label_in_prompt``), the seed label: the paper
+distils reasoning that explains the known verdict. It is asked to reason in three steps: understand the request,
+match it to the policy categories, judge. An answer is kept only when it parses in ConsistentGuard's format and its
+judgment equals the seed label; the others are dropped and counted. Every kept row records the model id the server
+reported and its ``system_fingerprint`` (None when the server sends none), so "deepseek-chat" is pinned to what
+answered. The output JSONL is appended as answers arrive, so a rerun skips the ids already written.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from cgbench.benchmarks.jsonl import complete_lines
+from cgbench.models.backends.openai import OpenAIBackend, _message_text
 from cgbench.models.consistentguard.records import read_records
 from cgbench.models.consistentguard.seed import SeedItem
 from cgbench.models.guards.base import Label
@@ -22,9 +26,9 @@ from cgbench.models.guards.consistentguard import (
     THINK_END,
     THINK_START,
     VIOLATIONS_RE,
-    ConsistentGuardFormat,
     consistentguard_prompt,
     judges,
+    raw_prompt,
     reasoning,
 )
 
@@ -32,6 +36,11 @@ TEACHER_SYSTEM = (
     "You are a safety analyst. Reason in three steps inside the think tags: (1) understand what the user is "
     "asking for and why; (2) match the request against the listed categories, naming any that apply; "
     "(3) judge whether a category is really violated. Then answer exactly in the requested format."
+)
+# cgbench's wording: the paper conditions the teacher on the ground-truth label, but its prompt is not published.
+LABEL_HINT = (
+    "\n\nThe verified judgment of this conversation is: {word}. Explain, in the three steps, why it is {word}, "
+    "and end with <judge>{word}</judge>."
 )
 
 
@@ -43,8 +52,29 @@ class DistillStats:
     dropped_unparsed: int = 0
 
 
-def teacher_messages(text: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": TEACHER_SYSTEM}, {"role": "user", "content": consistentguard_prompt(text)}]
+class TeacherAnswer(NamedTuple):
+    text: str
+    model: str | None  # the model id the server reported
+    system_fingerprint: str | None
+
+
+class Teacher(OpenAIBackend):
+    """The OpenAI-compatible teacher: each answer with the model id and system fingerprint the server reported."""
+
+    async def ask(self, messages: list[dict[str, str]], **sampling: Any) -> TeacherAnswer:
+        async with self._client() as client:
+            body = {"model": self.model, "messages": messages, **sampling}
+            data = await self._post(client, "/chat/completions", body)
+        text = _message_text(data, self._shown("/chat/completions"))
+        return TeacherAnswer(text, data.get("model"), data.get("system_fingerprint"))
+
+
+def teacher_messages(text: str, template: str = "cgbench", label: int | None = None) -> list[dict[str, str]]:
+    """The teacher's conversation; with a ``label`` (1 = harmful) the user turn states the verdict to explain."""
+    user = consistentguard_prompt(text, template)
+    if label is not None:
+        user += LABEL_HINT.format(word="harmful" if label else "unharmful")
+    return [{"role": "system", "content": TEACHER_SYSTEM}, {"role": "user", "content": user}]
 
 
 def completion_from_teacher(answer: str) -> str | None:
@@ -96,15 +126,17 @@ class RateLimiter:
 
 async def distill(
     items: list[SeedItem],
-    backend,
+    teacher,
     output: str | Path,
     *,
     concurrency: int = 8,
     requests_per_second: float = 4.0,
     progress: bool = True,
+    template: str = "cgbench",
+    label_in_prompt: bool = True,
     **sampling,
 ) -> DistillStats:
-    """Ask the teacher (``backend.achat``) about every item not yet in ``output``; append the kept rows."""
+    """Ask the teacher (``teacher.ask``) about every item not yet in ``output``; append the kept rows."""
     from tqdm.auto import tqdm
 
     output = Path(output)
@@ -113,21 +145,33 @@ async def distill(
     todo = [item for item in items if item.id not in done]
     stats = DistillStats(skipped_done=len(items) - len(todo))
     limiter, gate = RateLimiter(requests_per_second), asyncio.Semaphore(concurrency)
-    fmt = ConsistentGuardFormat()
+    from cgbench.models.guards.consistentguard import ConsistentGuardFormat
+
+    fmt = ConsistentGuardFormat(options={"template": template})
     bar = tqdm(total=len(todo), desc="distilling", disable=not progress)
 
     async def one(item: SeedItem, out) -> None:
         async with gate:
             await limiter.wait()
-            [answer] = await backend.achat([teacher_messages(item.text)], **sampling)
-        completion = completion_from_teacher(answer)
+            messages = teacher_messages(item.text, template, item.label if label_in_prompt else None)
+            answer = await teacher.ask(messages, **sampling)
+        completion = completion_from_teacher(answer.text)
         verdict = fmt.parse(completion) if completion else None
         if verdict is None or verdict.pred is None:
             stats.dropped_unparsed += 1
         elif verdict.pred != Label(item.label):
             stats.dropped_disagree += 1
         else:
-            row = {**item.to_dict(), "prompt": fmt.build(item.text)[0].raw, "completion": completion, "teacher": answer}
+            row = {
+                **item.to_dict(),
+                "prompt": raw_prompt(item.text, template),
+                "completion": completion,
+                "template": template,
+                "teacher": answer.text,
+                "teacher_model": answer.model,
+                "teacher_system_fingerprint": answer.system_fingerprint,
+                "label_in_prompt": label_in_prompt,
+            }
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             out.flush()
             stats.kept += 1

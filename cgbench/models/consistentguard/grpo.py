@@ -10,17 +10,16 @@ from cgbench.models.consistentguard.checkpoint import load_model, peft_config, s
 from cgbench.models.consistentguard.config import GRPOStage
 from cgbench.models.consistentguard.rewards import make_rewards, reward_weights
 from cgbench.models.consistentguard.seed import read_seed
-from cgbench.models.guards.consistentguard import ConsistentGuardFormat
+from cgbench.models.guards.consistentguard import raw_prompt
 
 
-def grpo_dataset(path: str):
+def grpo_dataset(path: str, template: str = "cgbench"):
     from datasets import Dataset
 
-    fmt = ConsistentGuardFormat()
     items = read_seed(path)
     if not items:
         raise ValueError(f"{path}: no seed items")
-    return Dataset.from_list([{"prompt": fmt.build(i.text)[0].raw, "label": i.label} for i in items])
+    return Dataset.from_list([{"prompt": raw_prompt(i.text, template), "label": i.label} for i in items])
 
 
 def grpo_config(stage: GRPOStage):
@@ -45,10 +44,10 @@ def train_grpo(stage: GRPOStage) -> dict[str, float]:
         reward_funcs=funcs,
         args=grpo_config(stage),
         max_prompt_length=stage.max_prompt_length,
-        train_dataset=grpo_dataset(stage.data),
+        train_dataset=grpo_dataset(stage.data, stage.template),
         processing_class=tokenizer,
         peft_config=peft_config(stage.lora),
     )
     metrics = train_metrics(trainer.train())
-    save_final(trainer, stage.output_dir)
+    save_final(trainer, stage.output_dir, stage.template)
     return metrics

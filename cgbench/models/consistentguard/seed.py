@@ -2,8 +2,10 @@
 
 Offline sources are training files of the data mirror; online sources are hub datasets (``datasets``).
 Every candidate whose text equals an evaluation prompt (any set, any language), exactly or after
-normalisation, is dropped. BeaverTails and PKU-SafeRLHF are not offered: their labels judge the
-assistant's response, not the user's prompt, so they cannot label a prompt honestly.
+normalisation, is dropped. Each source contributes its quota (``quotas``: equal shares by default), so the mix
+does not follow the pools' sizes (pooled, WildGuardMix would be ~70% of the draw). BeaverTails and PKU-SafeRLHF
+are not offered: their labels judge the assistant's response, not the user's prompt, so they cannot label a prompt
+honestly.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class SourceCount:
     normalised_dup: int = 0
     sampled: int = 0
     harmful: int = 0
+    quota: int | None = None  # None: drawn from the pooled data
 
 
 def normalise(text: str) -> str:
@@ -76,11 +79,30 @@ def _mirror_toxicchat(data_dir: str | None) -> Iterator[tuple[str, int]]:
         yield record["instance"], label
 
 
+# Hub datasets that need an accepted licence and a token; the error says so when one cannot be read.
+GATED = {"allenai/wildguardmix", "nvidia/Aegis-AI-Content-Safety-Dataset-2.0"}
+
+
+def _hub_error(name: str, exc: Exception) -> DataError:
+    how = (
+        f"it is gated: accept its terms at https://huggingface.co/datasets/{name} while logged in, then run "
+        "`huggingface-cli login` (or set HF_TOKEN) and unset HF_DATASETS_OFFLINE/HF_HUB_OFFLINE"
+        if name in GATED
+        else "check the network, the hub id and HF_DATASETS_OFFLINE/HF_HUB_OFFLINE"
+    )
+    reason = f"{type(exc).__name__}: {exc}"
+    return DataError(f"seed source {name}: cannot be read from the Hugging Face Hub ({reason}); {how}")
+
+
 def _hub(name: str, config: str | None, split: str, text: str, label: Callable[[dict], int | None]):
     def read(data_dir: str | None) -> Iterator[tuple[str, int]]:
         from datasets import load_dataset
 
-        for record in load_dataset(name, config, split=split):
+        try:
+            records = load_dataset(name, config, split=split)
+        except OSError as exc:  # offline, gated without a token (DatasetNotFoundError, GatedRepoError), unknown
+            raise _hub_error(name, exc) from exc
+        for record in records:
             value = label(record)
             if value is not None and record.get(text):
                 yield record[text], value
@@ -117,19 +139,36 @@ def evaluation_texts(data_dir: str | os.PathLike | None = None) -> tuple[set[str
     return texts, {normalise(t) for t in texts}
 
 
+def source_quotas(quotas: str | dict[str, int], sources: list[str], n: int) -> dict[str, int] | None:
+    """How many items each source gives: ``equal`` shares (the first sources take the remainder), an explicit
+    mapping, or None for ``pool`` (uniform over the pooled data)."""
+    if quotas == "pool":
+        return None
+    if quotas == "equal":
+        share, extra = divmod(n, len(sources))
+        return {name: share + (i < extra) for i, name in enumerate(sources)}
+    if not isinstance(quotas, dict):
+        raise ValueError(f"quotas must be 'equal', 'pool' or a mapping source -> count, got {quotas!r}")
+    if set(quotas) != set(sources) or sum(quotas.values()) != n:
+        raise ValueError(f"quotas {quotas} must give a count for each of {sources} and sum to n={n}")
+    return {name: int(quotas[name]) for name in sources}
+
+
 def sample_seed(
     sources: list[str],
     n: int = 1000,
     seed: int = 0,
     balance: bool = False,
     data_dir: str | os.PathLike | None = None,
+    quotas: str | dict[str, int] = "equal",
 ) -> tuple[list[SeedItem], dict[str, SourceCount]]:
-    """N seed items sampled from ``sources`` after de-duplication, and per-source counts."""
+    """N seed items sampled from ``sources`` after de-duplication (each source its quota), and per-source counts."""
     for name in sources:
         if name in RESPONSE_LABELLED:
             raise ValueError(f"{name}: its labels judge the response, not the prompt; it cannot label a prompt")
         if name not in SOURCES:
             raise ValueError(f"unknown seed source {name!r}; choose from {', '.join(SOURCES)}")
+    wanted = source_quotas(quotas, sources, n)
     exact, normalised = evaluation_texts(data_dir)
     counts = {name: SourceCount() for name in sources}
     pool: list[SeedItem] = []
@@ -149,23 +188,31 @@ def sample_seed(
             else:
                 seen.add(key)
                 pool.append(SeedItem(f"{name}:{row}", name, text, label))
-    chosen = _draw(pool, n, random.Random(seed), balance)
+    rng = random.Random(seed)
+    if wanted is None:
+        chosen = _draw(pool, n, rng, balance, "the pooled sources")
+    else:
+        chosen = []
+        for name, quota in wanted.items():
+            counts[name].quota = quota
+            chosen += _draw([item for item in pool if item.source == name], quota, rng, balance, name)
+        rng.shuffle(chosen)
     for item in chosen:
         counts[item.source].sampled += 1
         counts[item.source].harmful += item.label
     return chosen, counts
 
 
-def _draw(pool: list[SeedItem], n: int, rng: random.Random, balance: bool) -> list[SeedItem]:
+def _draw(pool: list[SeedItem], n: int, rng: random.Random, balance: bool, where: str) -> list[SeedItem]:
     if not balance:
         if n > len(pool):
-            raise ValueError(f"asked for {n} seed items but only {len(pool)} remain after de-duplication")
+            raise ValueError(f"{where}: asked for {n} seed items but only {len(pool)} remain after de-duplication")
         return rng.sample(pool, n)
     halves = []
     for label, want in ((1, n // 2), (0, n - n // 2)):
         group = [item for item in pool if item.label == label]
         if want > len(group):
-            raise ValueError(f"balance needs {want} items with label {label}, only {len(group)} remain")
+            raise ValueError(f"{where}: balance needs {want} items with label {label}, only {len(group)} remain")
         halves += rng.sample(group, want)
     rng.shuffle(halves)
     return halves
@@ -192,9 +239,12 @@ def read_seed(path: str | Path) -> list[SeedItem]:
 
 
 def report_rows(counts: dict[str, SourceCount]) -> list[tuple[str, ...]]:
-    """Rows of the seed report: source, pool, exact dup, normalised dup, sampled, harmful share."""
+    """Rows of the seed report: source, pool, exact dup, normalised dup, quota, sampled and its share, harmful share."""
     rows = []
+    total = sum(c.sampled for c in counts.values()) or 1
     for name, c in counts.items():
         share = f"{c.harmful / c.sampled:.0%}" if c.sampled else "-"
-        rows.append((name, str(c.pool), str(c.exact_dup), str(c.normalised_dup), str(c.sampled), share))
+        quota = "pooled" if c.quota is None else str(c.quota)
+        drawn = f"{c.sampled} ({c.sampled / total:.0%})"
+        rows.append((name, str(c.pool), str(c.exact_dup), str(c.normalised_dup), quota, drawn, share))
     return rows

