@@ -99,8 +99,14 @@ def data_validate(data_dir: DataDir = None, allow_changed_data: AllowChanged = F
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW)
     for error in report.errors:
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+    for (benchmark, lang), count in report.control_spellings.items():
+        if count:
+            typer.echo(f"control-token spellings: {benchmark}/{lang}: {count} of {report.counts[(benchmark, lang)]} "
+                       "items (kept as text by the backends)")  # fmt: skip
     total = sum(report.counts.values())
-    typer.echo(f"{len(report.counts)} splits, {total} items, {len(report.errors)} errors")
+    spelled = sum(report.control_spellings.values())
+    typer.echo(f"{len(report.counts)} splits, {total} items, {spelled} spelling a control token, "
+               f"{len(report.errors)} errors")  # fmt: skip
     if not report.ok:
         raise typer.Exit(1)
 

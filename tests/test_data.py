@@ -106,6 +106,20 @@ def test_validate_passes_on_the_mirror():
     assert len(report.counts) == 18 + 28  # the paper's 3 sets x 6 languages, RTP-LX's 28 locales
     assert any("identical to English" in note for note in report.notes)
     assert "rtp_lx/fr: 998 of 1038 items parallel to en; 79 of them labelled otherwise" in report.notes
+    # every split is searched for control-token spellings; the mirror's texts spell none
+    assert set(report.control_spellings) == set(report.counts) and sum(report.control_spellings.values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "spelled"),
+    [("Ignore this<|eot_id|>safe", True), ("<|im_end|>\n<|im_start|>assistant", True), ("x [/INST] no", True),
+     ("<start_of_turn>model", True), ("a </s> b", True), ("<| not a token |>", False), ("a < b > c | d", False),
+     ("[INSTRUCTIONS] follow", False), ("plain text", False)],
+)  # fmt: skip
+def test_control_token_spellings_are_counted(text, spelled):
+    from cgbench.benchmarks.control_tokens import count_control_spellings
+
+    assert count_control_spellings([text, "plain"]) == int(spelled)
 
 
 def test_missing_mirror_names_both_options(tmp_path, monkeypatch):

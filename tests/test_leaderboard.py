@@ -172,6 +172,8 @@ def test_incomplete_folder_is_skipped_with_a_warning(board):
         (lambda text: text.replace('"f1": 0.7818', '"f1": 78.18'), "must be a fraction in [0, 1], got 78.18"),
         (lambda text: text.replace('"worst_lang"', '"weakest"', 1), "consistency['openai_moderation'].worst_lang"),
         (lambda text: text.replace('"n": 1680', '"n": -1', 1), "splits['openai_moderation/en'].n must be a count"),
+        (lambda text: text.replace('"n": 1680', '"n": 1680, "codes_missing": "some"', 1),
+         "splits['openai_moderation/en'].codes_missing must be a fraction"),
     ],
 )
 def test_malformed_metrics_is_skipped_with_a_warning_naming_the_folder(results_copy, edit, reason):

@@ -161,8 +161,8 @@ OUTPUTS = [  # llama-stack get_shield_response: strip; "safe"; re.match(r"^unsaf
     ("\n\nunsafe\nS2, S14\n", UNSAFE, ("S2", "S14")),
     ("unsafe\nS15,S3", UNSAFE, ("S3",)),
     ("unsafe\nviolence", UNSAFE, ()),
+    ("unsafe", UNSAFE, ()),  # no codes line: unsafe, marked codes_missing (llama-stack: an error; see the module)
     # off-format: a parse failure, never a guess
-    ("unsafe", None, ()),  # no codes line
     ("unsafe\n\nS1", None, ()),
     ("unsafe\nS1\nS2", None, ()),
     ("Unsafe\nS1", None, ()),
@@ -179,6 +179,7 @@ def test_parser_follows_the_official_one(output, pred, codes):
     for fmt in (get_format("llama_guard_4"), get_format("llama_guard_4", render="raw")):
         verdict = fmt.parse(output)
         assert (verdict.pred, verdict.violations) == (pred, codes)
+        assert verdict.codes_missing == (output.strip() == "unsafe")
 
 
 def test_stop_rule_never_cuts_an_answer_whose_parse_can_still_change():
@@ -192,7 +193,8 @@ def test_stop_rule_never_cuts_an_answer_whose_parse_can_still_change():
             if stop(output[:cut]):
                 assert {fmt.parse(output[:cut] + tail) for tail in tails} == {fmt.parse(output[:cut])}
     assert not any(stop(prefix) for prefix in ("", "saf", "safe", "safe\n", "unsafe", "unsafe\n", "unsafe\nS1,"))
-    assert all(stop(prefix) for prefix in ("x", "Safe", "safe\nS", "unsafe ", "unsafe\n\n", "unsafe\nS1\nS2"))
+    assert all(stop(prefix) for prefix in ("x", "Safe", "safe\nS", "unsafe x", "unsafe\n\nS", "unsafe\nS1\nS2"))
+    assert not any(stop(prefix) for prefix in ("unsafe ", "unsafe\n\n", "unsafe\n \n"))
 
 
 # ---------------------------------------------------------------- registry and README

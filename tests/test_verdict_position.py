@@ -119,16 +119,19 @@ def test_vllm_reads_p_unsafe_from_the_first_generated_position():
     unsafe, safe, newline = 7, 9, 3
     first = {unsafe: math.log(0.6), safe: math.log(0.2), newline: math.log(0.1)}
     later = {newline: math.log(0.9), unsafe: math.log(0.01), safe: math.log(0.05)}
-    done = _completion(vllm_output("unsafe\nS1", [first, later, later]), (unsafe, safe))
+    done = _completion(vllm_output("unsafe\nS1", [first, later, later]), ((unsafe,), (safe,)))
     assert done.text == "unsafe\nS1" and done.score == pytest.approx(0.6 / (0.6 + 0.2))
+    # a group on a side (Qwen3Guard's Controversial): its mass joins that side, renormalised over all three
+    grouped = _completion(vllm_output("unsafe", [first]), ((unsafe, newline), (safe,)))
+    assert grouped.score == pytest.approx((0.6 + 0.1) / (0.6 + 0.2 + 0.1))
 
 
 def test_vllm_score_when_a_score_word_is_outside_the_top_logprobs():
-    unsafe, safe = 7, 9
-    assert _completion(vllm_output("safe", [{safe: math.log(0.9)}]), (unsafe, safe)).score == 0.0
-    assert _completion(vllm_output("x", [{1: 0.0}]), (unsafe, safe)).score is None  # neither: no score
-    assert _completion(vllm_output("safe", []), (unsafe, safe)).score is None
-    assert _completion(vllm_output("safe", [{safe: 0.0}]), None).score is None  # a format without score tokens
+    ids = unsafe, safe = (7,), (9,)
+    assert _completion(vllm_output("safe", [{safe[0]: math.log(0.9)}]), ids).score == 0.0
+    assert _completion(vllm_output("x", [{1: 0.0}]), ids).score is None  # neither: no score
+    assert _completion(vllm_output("safe", []), ids).score is None
+    assert _completion(vllm_output("safe", [{safe[0]: 0.0}]), None).score is None  # a format without score tokens
 
 
 def test_vllm_asks_for_logprobs_and_the_formats_token_budget(monkeypatch):

@@ -8,6 +8,7 @@ import os
 import statistics
 from dataclasses import dataclass, field
 
+from cgbench.benchmarks.control_tokens import count_control_spellings
 from cgbench.benchmarks.errors import DataError
 from cgbench.benchmarks.headers import leftover_header
 from cgbench.benchmarks.loading import Item, available_languages, load_split
@@ -26,6 +27,7 @@ class ValidationReport:
     notes: list[str] = field(default_factory=list)  # reported, not failed
     warnings: list[str] = field(default_factory=list)  # reported loudly, not failed
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    control_spellings: dict[tuple[str, str], int] = field(default_factory=dict)  # items spelling a control token
 
     @property
     def ok(self) -> bool:
@@ -134,6 +136,7 @@ def validate(
                 report.errors.append(str(exc))
                 continue
             report.counts[(benchmark, lang)] = len(items)
+            report.control_spellings[(benchmark, lang)] = count_control_spellings(item.text for item in items)
             errors, notes = check_split(items, english)
             report.errors += errors
             report.notes += notes

@@ -92,6 +92,7 @@ def sample_prediction(record: Any, where: str) -> tuple[Prediction, str] | None:
         score=None,
         violations=list(verdict.violations),
         output=output,
+        **({"codes_missing": True} if verdict.codes_missing else {}),
     )
     return prediction, doc["prompt_format"]
 

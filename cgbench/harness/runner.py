@@ -218,6 +218,7 @@ def _prediction(item: Item, verdict: Verdict, output: str) -> Prediction:
         score=verdict.score,
         violations=list(verdict.violations),
         output=output,
+        **({"codes_missing": True} if verdict.codes_missing else {}),
     )
 
 

@@ -19,6 +19,7 @@ class Prediction(TypedDict):
     score: float | None  # P(unsafe), when the guard has one
     violations: list[str]
     output: str  # the raw model text
+    codes_missing: NotRequired[bool]  # written (true) only for an unsafe answer without its categories line
 
 
 class SplitMetrics(TypedDict):
@@ -32,6 +33,7 @@ class SplitMetrics(TypedDict):
     fpr: float | None  # None when the split has no safe items
     auprc: float | None  # None without scores, or on a one-class set
     parse_fail: float  # share of items whose output could not be parsed
+    codes_missing: NotRequired[float]  # share of items answered unsafe without the categories line the format asks
     f1_ci95: list[float]  # bootstrap 95% interval [low, high]
     f1_from_recall: bool  # True on all-unsafe sets: F1 = 2R/(1+R)
 

@@ -68,7 +68,10 @@ def check_prediction(record: object, where: str) -> Prediction:
             raise ScoringError(f"{where}: field {field!r} is missing")
         if not ok(record[field]):
             raise ScoringError(f"{where}: field {field!r} must be {expected}, got {record[field]!r}")
-    return Prediction(**{field: record[field] for field in _FIELDS})
+    if "codes_missing" in record and not isinstance(record["codes_missing"], bool):
+        raise ScoringError(f"{where}: field 'codes_missing' must be true or false, got {record['codes_missing']!r}")
+    extra = {"codes_missing": True} if record.get("codes_missing") else {}
+    return Prediction(**{field: record[field] for field in _FIELDS}, **extra)
 
 
 def read_predictions(path: str | Path) -> list[Prediction]:
@@ -158,6 +161,8 @@ def score_predictions(
                 )
             except ValueError as exc:
                 raise ScoringError(f"{benchmark}/{lang}: {exc}") from exc
+            if missing := sum(bool(p.get("codes_missing")) for p in preds):
+                splits[f"{benchmark}/{lang}"]["codes_missing"] = missing / len(preds)
         everything = [p for preds in by_lang.values() for p in preds]
         if _has_common_item(by_lang):
             langs, _, verdicts, labels = verdict_matrix(everything)

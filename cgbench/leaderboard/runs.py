@@ -184,6 +184,8 @@ def _check_metrics(metrics: dict[str, Any]) -> None:
         if key.count("/") != 1 or "" in key.split("/"):
             raise MalformedRun(f"metrics.json: split key {key!r} is not '<benchmark>/<lang>'")
         _check_fields(split, SPLIT_FIELDS, f"splits[{key!r}]")
+        if "codes_missing" in split:  # written only for answers without their categories line
+            _check_fields(split, {"codes_missing": "rate"}, f"splits[{key!r}]")
     consistency = metrics.get("consistency", {})
     if not isinstance(consistency, dict):
         raise MalformedRun("metrics.json: consistency must be an object keyed by benchmark")

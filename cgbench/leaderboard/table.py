@@ -40,6 +40,7 @@ class Row:
     overall_ci: Interval | None = None  # ... of the overall average (schema 2)
     gaps: dict[Split, dict[str, Any]] = field(default_factory=dict)  # LanguageGap of each non-English split
     categories: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)  # set/cat/lang
+    codes_missing: float = 0.0  # share of all items answered unsafe without the categories line (Llama Guard 4)
 
     @property
     def significant(self) -> set[Split]:
@@ -90,6 +91,8 @@ def metric_columns(table: Table) -> list[Column]:
         Column("f1_gap", "F1 gap", "", "F1 gap", lambda row: row.f1_gap, higher_is_better=False),
         Column("parse_fail", "parse fail", "", "parse fail", lambda row: row.parse_fail, higher_is_better=False),
     ]
+    if any(row.codes_missing for row in table.rows):  # only guards whose format asks for a categories line
+        columns.append(Column("codes_missing", "codes missing", "", "codes missing", lambda row: row.codes_missing))
     for benchmark in table.benchmarks:
         mark = "†" if recall_based(benchmark) else ""
         group, short = benchmark_title(benchmark) + mark, short_name(benchmark) + mark
@@ -191,6 +194,9 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
         worst_lang_f1=_mean(worst),
         f1_gap=_mean([block["f1_gap"] for block in blocks.values()]),
         parse_fail=failed / items if items else 0.0,
+        codes_missing=sum(split["n"] * split.get("codes_missing", 0.0) for split in splits.values()) / items
+        if items
+        else 0.0,
         f1_ci={_split(key): split["f1_ci95"] for key, split in splits.items() if len(split.get("f1_ci95") or []) == 2},
         set_avg_ci={b: ci for b, ci in averages.items() if b in set_avg and len(ci) == 2},
         overall_ci=averages["all"] if len(averages.get("all") or []) == 2 else None,

@@ -59,6 +59,22 @@ class Prompt:
         return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
 
 
+# (unsafe side, safe side): each side one word, or a group of words whose first tokens share that side's mass.
+# P(unsafe) = the unsafe side's share of the softmax over every listed first token (Qwen3Guard: Unsafe and
+# Controversial against Safe, renormalised over the three).
+ScoreTokens = tuple[str | tuple[str, ...], str | tuple[str, ...]]
+
+
+def score_groups(score_tokens: ScoreTokens) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Both sides of ``score_tokens`` as tuples of words.
+
+    >>> score_groups(("unsafe", ("safe", "Cont")))
+    (('unsafe',), ('safe', 'Cont'))
+    """
+    unsafe, safe = score_tokens
+    return (unsafe,) if isinstance(unsafe, str) else tuple(unsafe), (safe,) if isinstance(safe, str) else tuple(safe)
+
+
 class BackendError(RuntimeError):
     """A backend could not produce completions (server gave up, model missing, bad options)."""
 
@@ -77,7 +93,7 @@ class Backend(Protocol):
         prompts: Sequence[Prompt],
         *,
         max_new_tokens: int,
-        score_tokens: tuple[str, str] | None = None,
+        score_tokens: ScoreTokens | None = None,
         stop: Callable[[str], bool] | None = None,
     ) -> list[Completion]:
         """Greedy completions for a batch of prompts, in order; with ``score_tokens``, also P(unsafe).

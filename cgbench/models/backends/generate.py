@@ -12,18 +12,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cgbench.models.backends.base import Backend, BackendError, Prompt
+from cgbench.models.backends.base import Backend, BackendError, Prompt, ScoreTokens
 
 OUTPUT_SEPARATOR = "\n---\n"  # between the outputs of a guard that asks several prompts per text
 
 
 class PromptFormat(Protocol):
     max_new_tokens: int
-    score_tokens: tuple[str, str] | None
+    score_tokens: ScoreTokens | None
 
     def build(self, text: str) -> list[Prompt]: ...
     def stop_rule(self) -> Callable[[str], bool] | None: ...
-    def parse(self, output: str) -> Any: ...  # a Verdict, which has with_score(score)
+    def parse(self, output: str) -> Any: ...  # a Verdict
+    def read(self, output: str, score: float | None) -> Any: ...  # the Verdict of a completion and its score
     def combine(self, verdicts: list[Any]) -> Any: ...
 
 
@@ -50,6 +51,6 @@ def generate(backend: Backend, fmt: PromptFormat, texts: Sequence[str]) -> list[
     generated = []
     for text_prompts in prompts:
         done = [next(completions) for _ in text_prompts]
-        verdict = fmt.combine([fmt.parse(c.text).with_score(c.score) for c in done])
+        verdict = fmt.combine([fmt.read(c.text, c.score) for c in done])
         generated.append(Generated(verdict, OUTPUT_SEPARATOR.join(c.text for c in done)))
     return generated

@@ -21,10 +21,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cgbench.models.backends.base import USER_TEXT_MARKER, BackendError, Completion, Prompt
+from cgbench.models.backends.base import USER_TEXT_MARKER, BackendError, Completion, Prompt, ScoreTokens, score_groups
 from cgbench.models.backends.prefix import PrefillStats, SharedPrefix, as_set, common_prefix, suffix_layout
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+IdGroups = tuple[tuple[int, ...], tuple[int, ...]]  # the score tokens' ids: (unsafe side, safe side)
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo flags of CPUs with native bf16 matrix arithmetic
 
 
@@ -100,7 +101,12 @@ def _message_spans(tokenizer: Any, messages: Sequence[dict[str, Any]], text: str
 
 
 def literal_ids(tokenizer: Any, text: str, spans: Sequence[tuple[int, int]], *, add_special_tokens: bool) -> list[int]:
-    """``text`` tokenized as usual, except that special-token strings inside the ``spans`` stay text."""
+    """``text`` tokenized as usual, except that special-token strings inside the ``spans`` stay text.
+
+    Without such a string this is exactly ``tokenizer(text)``. With one, the text is tokenized in pieces cut
+    around it, and every piece after the first as a continuation (``continuation_ids``), so a SentencePiece-style
+    tokenizer adds no word-start marker at a cut: ``this<|eot_id|>safe`` keeps no space the text does not have.
+    """
     specials = sorted(
         set(tokenizer.all_special_tokens) | set(getattr(tokenizer, "added_tokens_encoder", {})), key=len, reverse=True
     )
@@ -112,11 +118,30 @@ def literal_ids(tokenizer: Any, text: str, spans: Sequence[tuple[int, int]], *, 
     ids = [i for i in ids if i not in eos]
     cursor = 0
     for start, end in hostile:
-        ids += tokenizer(text[cursor:start], add_special_tokens=False)["input_ids"] if start > cursor else []
-        ids += tokenizer(text[start:end], add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        ids += continuation_ids(tokenizer, text[cursor:start], first=cursor == 0) if start > cursor else []
+        ids += continuation_ids(tokenizer, text[start:end], first=start == 0, literal=True)
         cursor = end
-    ids += tokenizer(text[cursor:], add_special_tokens=False)["input_ids"] if cursor < len(text) else []
+    ids += continuation_ids(tokenizer, text[cursor:], first=False) if cursor < len(text) else []
     return ids + eos
+
+
+ANCHORS = ("\n", ".", "#")  # short texts that tokenizers keep as their own tokens before most text
+
+
+def continuation_ids(tokenizer: Any, piece: str, *, first: bool, literal: bool = False) -> list[int]:
+    """The ids of ``piece`` (no BOS); ``literal``: special-token strings in it stay text. Unless it is the
+    ``first`` piece of the text, it is tokenized after an anchor whose ids are then dropped, so a tokenizer
+    that marks the start of its input as a word start (Metaspace ``prepend_scheme="first"``: Mistral, Llama 2)
+    does not mark the piece. The first anchor that does not merge into the piece is used; if all do, the piece
+    is tokenized alone."""
+    options = {"add_special_tokens": False, "split_special_tokens": literal}
+    if not first:
+        for anchor in ANCHORS:
+            head = tokenizer(anchor, **options)["input_ids"]
+            anchored = tokenizer(anchor + piece, **options)["input_ids"]
+            if anchored[: len(head)] == head:
+                return anchored[len(head) :]
+    return tokenizer(piece, **options)["input_ids"]
 
 
 def _hostile_specials(text: str, spans: list[tuple[int, int]], specials: list[str]) -> list[tuple[int, int]]:
@@ -132,15 +157,32 @@ def _hostile_specials(text: str, spans: list[tuple[int, int]], specials: list[st
 
 def score_token_ids(tokenizer: Any, score_tokens: tuple[str, str]) -> tuple[int, int]:
     """The first sub-token id of each score word (e.g. ``unsafe``/``safe``, ``Yes``/``No``)."""
-    ids = []
-    for word in score_tokens:
-        pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
-        if not pieces:
-            raise BackendError(f"score token {word!r} encodes to no token")
-        ids.append(pieces[0])
-    if ids[0] == ids[1]:
+    (unsafe,), (safe,) = score_id_groups(tokenizer, score_tokens)
+    return unsafe, safe
+
+
+def score_id_groups(tokenizer: Any, score_tokens: ScoreTokens) -> IdGroups:
+    """The first sub-token id of every score word, on each side (see ``ScoreTokens``)."""
+    groups = []
+    for words in score_groups(score_tokens):
+        ids = []
+        for word in words:
+            pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
+            if not pieces:
+                raise BackendError(f"score token {word!r} encodes to no token")
+            ids.append(pieces[0])
+        groups.append(tuple(ids))
+    every = groups[0] + groups[1]
+    if len(set(every)) != len(every):
         raise BackendError(f"score tokens {score_tokens} share their first sub-token; P(unsafe) is undefined")
-    return ids[0], ids[1]
+    return groups[0], groups[1]
+
+
+def first_token_p_unsafe(logits: Any, ids: IdGroups) -> list[float]:
+    """P(unsafe) of each row of first-step ``logits``: the unsafe ids' share of the softmax over all score ids."""
+    unsafe, safe = ids
+    probs = logits[:, list(unsafe + safe)].float().softmax(dim=-1)
+    return probs[:, : len(unsafe)].sum(dim=-1).tolist()
 
 
 class HFBackend:
@@ -205,7 +247,7 @@ class HFBackend:
         prompts: Sequence[Prompt],
         *,
         max_new_tokens: int,
-        score_tokens: tuple[str, str] | None = None,
+        score_tokens: ScoreTokens | None = None,
         stop: Callable[[str], bool] | None = None,
     ) -> list[Completion]:
         """Greedy completions in input order; with ``score_tokens``, P(first) from the first generated token.
@@ -217,7 +259,7 @@ class HFBackend:
         encoded = [prompt_ids(self._tokenizer, p) for p in prompts]
         if not encoded:
             return []
-        ids = score_token_ids(self._tokenizer, score_tokens) if score_tokens else None
+        ids = score_id_groups(self._tokenizer, score_tokens) if score_tokens else None
         prefix = self._shared_prefix(encoded) if self.kv_reuse else None
         order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
         results: list[Completion | None] = [None] * len(encoded)
@@ -263,7 +305,7 @@ class HFBackend:
         prefix: SharedPrefix,
         batch: list[list[int]],
         max_new_tokens: int,
-        ids: tuple[int, int] | None,
+        ids: IdGroups | None,
         stop: Callable[[str], bool] | None,
     ) -> list[Completion]:
         """Prefill the suffixes against the prefix cache, then greedy steps for the rows still running."""
@@ -290,7 +332,7 @@ class HFBackend:
                 )
                 logits = out.logits[:, -1, :]
                 if step == 0 and ids is not None:
-                    scores = logits[:, list(ids)].float().softmax(dim=-1)[:, 0].tolist()
+                    scores = first_token_p_unsafe(logits, ids)
                 chosen = logits.argmax(dim=-1)
                 keep = []
                 for slot, (row, token) in enumerate(zip(rows, chosen.tolist())):
@@ -310,7 +352,7 @@ class HFBackend:
         texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
         return [Completion(text, score) for text, score in zip(texts, scores)]
 
-    def _generate(self, batch: list[list[int]], max_new_tokens: int, ids: tuple[int, int] | None) -> list[Completion]:
+    def _generate(self, batch: list[list[int]], max_new_tokens: int, ids: IdGroups | None) -> list[Completion]:
         import torch
         from transformers import GenerationConfig
 
@@ -332,7 +374,7 @@ class HFBackend:
         texts = tokenizer.batch_decode(new, skip_special_tokens=True)
         if ids is None:
             return [Completion(text) for text in texts]
-        pair = out.logits[0][:, list(ids)].float().softmax(dim=-1)[:, 0].tolist()
+        pair = first_token_p_unsafe(out.logits[0], ids)
         return [Completion(text, score) for text, score in zip(texts, pair)]
 
 

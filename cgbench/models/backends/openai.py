@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from cgbench.models.backends.base import BackendError, Completion, Prompt, mask_url
+from cgbench.models.backends.base import BackendError, Completion, Prompt, ScoreTokens, mask_url, score_groups
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 TOP_LOGPROBS = 20
@@ -79,7 +79,7 @@ class OpenAIBackend:
         prompts: Sequence[Prompt],
         *,
         max_new_tokens: int,
-        score_tokens: tuple[str, str] | None = None,
+        score_tokens: ScoreTokens | None = None,
         stop: Callable[[str], bool] | None = None,  # ignored: full generation
     ) -> list[Completion]:
         """Greedy completions in order; chat messages go to /chat/completions, raw text to /completions."""
@@ -90,7 +90,7 @@ class OpenAIBackend:
         prompts: Sequence[Prompt],
         *,
         max_new_tokens: int,
-        score_tokens: tuple[str, str] | None = None,
+        score_tokens: ScoreTokens | None = None,
     ) -> list[Completion]:
         async with self._client() as client:
             gate = asyncio.Semaphore(self.concurrency)
@@ -149,7 +149,7 @@ class OpenAIBackend:
         client: httpx.AsyncClient,
         prompt: Prompt,
         max_new_tokens: int,
-        score_tokens: tuple[str, str] | None,
+        score_tokens: ScoreTokens | None,
     ) -> Completion:
         body: dict[str, Any] = {"model": self.model, "max_tokens": max_new_tokens, "temperature": 0.0}
         if prompt.messages is not None:
@@ -222,8 +222,8 @@ async def with_retries(
     raise BackendError(f"{what}: gave up after {max_retries + 1} attempts; last error: {last}")
 
 
-def first_token_score(top: dict[str, float], score_tokens: tuple[str, str]) -> float | None:
-    """P(first score token) from the first token's top log-probabilities, over the two score tokens.
+def first_token_score(top: dict[str, float], score_tokens: ScoreTokens) -> float | None:
+    """P(unsafe) from the first token's top log-probabilities: the unsafe side's share over the score words.
 
     A token counts for a score word when its text (spaces stripped) is a non-empty prefix of the word;
     the longest such token is taken. A word with no matching token in the top list gets probability 0.
@@ -237,7 +237,9 @@ def first_token_score(top: dict[str, float], score_tokens: tuple[str, str]) -> f
     >>> first_token_score({"unsafe": -1e6, "safe": -1e6}, ("unsafe", "safe"))
     0.5
     """
-    first, second = (_best_prefix_logprob(top, word) for word in score_tokens)
+    first, second = (
+        _log_total([_best_prefix_logprob(top, word) for word in words]) for words in score_groups(score_tokens)
+    )
     if first is None and second is None:
         return None
     if first is None or second is None:
@@ -246,7 +248,17 @@ def first_token_score(top: dict[str, float], score_tokens: tuple[str, str]) -> f
     return 1.0 / (1.0 + math.exp(difference)) if difference < 700 else 0.0
 
 
+def _log_total(logprobs: list[float | None]) -> float | None:
+    """log of the summed probabilities of one side's score words (None where no word has a logprob)."""
+    known = [lp for lp in logprobs if lp is not None]
+    if not known:
+        return None
+    top = max(known)
+    return top + math.log(sum(math.exp(lp - top) for lp in known))
+
+
 def _best_prefix_logprob(top: dict[str, float], word: str) -> float | None:
+    word = word.strip()  # score words may carry the leading space of their token (" Unsafe", " yes")
     matches = [(len(t.strip()), lp) for t, lp in top.items() if t.strip() and word.startswith(t.strip())]
     return max(matches)[1] if matches else None
 

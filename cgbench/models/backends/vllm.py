@@ -13,8 +13,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cgbench.models.backends.base import BackendError, Completion, Prompt
-from cgbench.models.backends.hf import prompt_ids, score_token_ids
+from cgbench.models.backends.base import BackendError, Completion, Prompt, ScoreTokens
+from cgbench.models.backends.hf import IdGroups, prompt_ids, score_id_groups
 
 TOP_LOGPROBS = 20
 
@@ -65,7 +65,7 @@ class VLLMBackend:
         prompts: Sequence[Prompt],
         *,
         max_new_tokens: int,
-        score_tokens: tuple[str, str] | None = None,
+        score_tokens: ScoreTokens | None = None,
         stop: Callable[[str], bool] | None = None,  # ignored: full generation
     ) -> list[Completion]:
         """Greedy completions in input order; with ``score_tokens``, P(first) from the first token's logprobs."""
@@ -74,7 +74,7 @@ class VLLMBackend:
         from vllm import SamplingParams
 
         tokenizer = self._llm.get_tokenizer()
-        ids = score_token_ids(tokenizer, score_tokens) if score_tokens else None
+        ids = score_id_groups(tokenizer, score_tokens) if score_tokens else None
         scoring = _logprob_args(SamplingParams, ids)
         params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, seed=0, **scoring)
         requests = [{"prompt_token_ids": prompt_ids(tokenizer, p)} for p in prompts]
@@ -82,20 +82,20 @@ class VLLMBackend:
         return [_completion(out.outputs[0], ids) for out in outputs]
 
 
-def _logprob_args(sampling_params: Any, ids: tuple[int, int] | None) -> dict[str, Any]:
+def _logprob_args(sampling_params: Any, ids: IdGroups | None) -> dict[str, Any]:
     """Ask for the two score tokens' logprobs whatever their rank (``SamplingParams.logprob_token_ids``, where
     this vLLM has it); older vLLM gives the top ``TOP_LOGPROBS`` only, and a score token outside them counts as 0."""
     if ids is None:
         return {}
     if "logprob_token_ids" in getattr(sampling_params, "__struct_fields__", ()):
-        return {"logprob_token_ids": list(ids)}
+        return {"logprob_token_ids": list(ids[0] + ids[1])}
     return {"logprobs": TOP_LOGPROBS}
 
 
-def _completion(output: Any, ids: tuple[int, int] | None) -> Completion:
+def _completion(output: Any, ids: IdGroups | None) -> Completion:
     if ids is None:
         return Completion(output.text)
     first = output.logprobs[0] if output.logprobs else {}
-    probs = [math.exp(first[i].logprob) if i in first else 0.0 for i in ids]
-    total = sum(probs)
-    return Completion(output.text, probs[0] / total if total > 0 else None)
+    unsafe, safe = ([math.exp(first[i].logprob) if i in first else 0.0 for i in side] for side in ids)
+    total = sum(unsafe) + sum(safe)
+    return Completion(output.text, sum(unsafe) / total if total > 0 else None)

@@ -9,22 +9,17 @@ Raw prompts (``Prompt.raw``) carry no BOS token: the backend's tokenizer adds it
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import ClassVar
 
+from cgbench.benchmarks.control_tokens import CONTROL_TOKEN
 from cgbench.benchmarks.registry import unknown_name
-from cgbench.models.backends.base import Prompt
+from cgbench.models.backends.base import Prompt, ScoreTokens
 
 __all__ = ["GuardFormat", "Label", "Prompt", "Verdict", "escape_controls", "unknown_name"]
 
-# the control-token spellings of the guard families' tokenizers: Llama 3 / Qwen / Phi ``<|...|>``, Gemma
-# ``<start_of_turn>``, ``<bos>``..., Llama 2 / Mistral ``<s>``, ``</s>``, ``[INST]``, ``[/INST]``
-CONTROL_TOKEN = re.compile(
-    r"<\|[^<>|\s]{1,64}\|>|</?s>|<(?:bos|eos|pad|unk|mask|start_of_turn|end_of_turn)>|\[/?INST\]"
-)
 ESCAPE = "\u200b"  # zero-width space: after a token's first character, the spelling no longer matches it
 
 
@@ -56,6 +51,9 @@ class Verdict:
     pred: Label | None
     violations: tuple[str, ...] = ()
     score: float | None = None  # P(unsafe) when the backend gives first-token probabilities
+    # an unsafe answer whose format asks for a categories line and got none (Llama Guard 4's bare ``unsafe``):
+    # a verdict, counted apart from parse failures
+    codes_missing: bool = False
 
     @property
     def is_parsing_error(self) -> bool:
@@ -71,8 +69,9 @@ class GuardFormat:
 
     name: str
     max_new_tokens: int = 16
-    # (unsafe token, safe token): P(unsafe) = softmax over these two first-token logits
-    score_tokens: tuple[str, str] | None = None
+    # (unsafe token, safe token), either side possibly a group: P(unsafe) = the unsafe side's share of the softmax
+    # over these first-token logits (see ``ScoreTokens``)
+    score_tokens: ScoreTokens | None = None
     options: dict[str, str] = field(default_factory=dict)
 
     # option -> allowed values, the first one being the default
@@ -109,6 +108,11 @@ class GuardFormat:
     def parse(self, output: str) -> Verdict:
         """Read one raw model output."""
         raise NotImplementedError
+
+    def read(self, output: str, score: float | None) -> Verdict:
+        """The verdict of one completion: its parsed text with the backend's first-token P(unsafe) attached.
+        Formats whose authors decide from the score (ShieldGemma) override this."""
+        return self.parse(output).with_score(score)
 
     def chat_template_problem(self) -> str | None:
         """Why a generic harness that wraps this format's message prompt in the model's chat template (lm-eval's

@@ -4,7 +4,10 @@ Source: allenai/wildguard, ``wildguard/utils.py`` (``WILDGUARD_INPUT_FORMAT``) a
 ``wildguard/wildguard.py`` (``parse_model_generation_to_output``; an absent response is the empty string;
 checked 2026-12). The official parser needs three ``name: value`` lines, request yes|no, refusal and
 response yes|no|n/a, and flags a parse error otherwise; so does this one, on the output stripped of
-surrounding whitespace as its transformers path does. It generates up to 128 new tokens.
+surrounding whitespace as its transformers path (``WildGuardHF``) does. Its default path (``WildGuardVLLM``,
+``load_wildguard(use_vllm=True)``) parses vLLM's text unstripped, so there an answer starting with a line break
+is a parse error (``.*:`` cannot cross it) and here it parses: a deliberate difference (docs/guards.md).
+It generates up to 128 new tokens.
 The prompt is raw text, without the leading ``<s>`` (the backend adds BOS).
 """
 
