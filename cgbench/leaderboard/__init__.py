@@ -44,11 +44,11 @@ def build_leaderboard(
         stale.unlink()  # a plot of a set or guard that is gone must not linger
     plots = write_plots(table, plots_dir, reported)
     texts = {
-        "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs, reported)]),
+        "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs)]),
         "leaderboard.csv": leaderboard_csv(table),
         "leaderboard.tex": leaderboard_tex(table),
         "reported.csv": reported_csv(reported),
-        "index.html": with_sections(page(table, reported, plots), html_section(runs, reported)),
+        "index.html": with_sections(page(table, reported, plots), html_section(runs)),
     }
     for name, text in texts.items():
         (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
