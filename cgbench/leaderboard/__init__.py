@@ -47,12 +47,12 @@ def build_leaderboard(
     diagnostics = build_diagnostics(chosen, plots_dir, results_dir)  # threshold transfer, category consistency, cost
     plots += diagnostics.plots
     texts = {
-        "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs, reported)])
+        "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs)])
         + diagnostics.markdown(),
         "leaderboard.csv": leaderboard_csv(table),
         "leaderboard.tex": leaderboard_tex(table),
         "reported.csv": reported_csv(reported),
-        "index.html": with_sections(page(table, reported, plots, diagnostics.html()), html_section(runs, reported)),
+        "index.html": with_sections(page(table, reported, plots, diagnostics.html()), html_section(runs)),
     }
     for name, text in texts.items():
         (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
