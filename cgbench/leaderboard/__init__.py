@@ -44,7 +44,7 @@ def build_leaderboard(
     for stale in sorted(plots_dir.glob("*.png")) + sorted(plots_dir.glob("*.svg")):
         stale.unlink()  # a plot of a set or guard that is gone must not linger
     plots = write_plots(table, plots_dir, reported)
-    diagnostics = build_diagnostics(chosen, plots_dir, results_dir)  # threshold transfer, category consistency, cost
+    diagnostics = build_diagnostics(chosen, plots_dir, results_dir, runs)  # thresholds, categories, scripts, cost
     plots += diagnostics.plots
     texts = {
         "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs)])
