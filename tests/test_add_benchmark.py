@@ -106,23 +106,24 @@ def test_run_score_and_remove_with_the_cpu_guard(toyset, tmp_path):
     assert removed.returncode == 0, removed.stderr
     assert not user_sets.folder(NAME).exists() and not list(extra_tasks_dir().glob(f"cg_{NAME}_*.yaml"))
     assert f"cg_{NAME}" not in (tasks_path() / "_cg_all.yaml").read_text()
-    again = _cli("run", "--sets", NAME, "--limit", "1", "--results-dir", str(tmp_path))
-    assert again.returncode == 2 and f"unknown benchmark '{NAME}'" in again.stderr
+    with pytest.raises(DataError, match=f"unknown benchmark '{NAME}'"):
+        load_split(NAME, "en")
 
 
-def test_the_generated_task_runs_in_lm_eval_with_its_dummy_model(toyset, tmp_path):
+def test_the_generated_task_runs_in_lm_eval_with_its_dummy_model(toyset):
     pytest.importorskip("lm_eval")
-    out = tmp_path / "lm_eval_out"
-    metadata = json.dumps({"guard": "llama-guard-3-1b"})  # a raw guard prompt: no chat template needed
-    done = _cli(
-        "lm-eval", "--tasks", f"cg_{NAME}", "--model", "dummy", "--metadata", metadata, "--output_path", str(out)
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(
+        include_path=str(tasks_path()), include_defaults=False, metadata={"guard": "llama-guard-3-1b"}
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    results = json.loads(next(out.rglob("results_*.json")).read_text())
-    assert {f"cg_{NAME}_{lang}" for lang in ("en", "de", "fr")} <= set(results["results"])
-    german = results["results"][f"cg_{NAME}_de"]
-    assert results["n-samples"][f"cg_{NAME}_de"]["effective"] == 5
-    assert german["parse_fail,verdict"] == 1.0  # the dummy model's random text is no verdict: counted, not guessed
+    out = simple_evaluate(model="dummy", tasks=[f"cg_{NAME}"], task_manager=manager, log_samples=True)
+    assert {f"cg_{NAME}_{lang}" for lang in ("en", "de", "fr")} <= set(out["results"])
+    assert f"cg_{NAME}" in out["groups"] or f"cg_{NAME}" in out["results"]
+    german = out["samples"][f"cg_{NAME}_de"]
+    assert sorted(sample["doc"]["idx"] for sample in german) == [0, 1, 2, 3, 4]  # with the culture-specific item
+    assert out["results"][f"cg_{NAME}_de"]["parse_fail,verdict"] == 1.0  # the dummy's text is no verdict
 
 
 def test_a_one_label_set_from_csv_and_a_mapped_label_column_from_parquet(tmp_path):

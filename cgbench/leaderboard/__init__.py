@@ -44,15 +44,15 @@ def build_leaderboard(
     for stale in sorted(plots_dir.glob("*.png")) + sorted(plots_dir.glob("*.svg")):
         stale.unlink()  # a plot of a set or guard that is gone must not linger
     plots = write_plots(table, plots_dir, reported)
-    diagnostics = build_diagnostics(chosen, plots_dir, results_dir)  # threshold transfer, category consistency, cost
+    diagnostics = build_diagnostics(chosen, plots_dir, results_dir, runs)  # thresholds, categories, scripts, cost
     plots += diagnostics.plots
     texts = {
-        "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs, reported)])
+        "README.md": "\n".join([readme(table, reported, plots).rstrip("\n"), "", *markdown_sections(runs)])
         + diagnostics.markdown(),
         "leaderboard.csv": leaderboard_csv(table),
         "leaderboard.tex": leaderboard_tex(table),
         "reported.csv": reported_csv(reported),
-        "index.html": with_sections(page(table, reported, plots, diagnostics.html()), html_section(runs, reported)),
+        "index.html": with_sections(page(table, reported, plots, diagnostics.html()), html_section(runs)),
     }
     for name, text in texts.items():
         (out_dir / name).write_text(text, encoding="utf-8", newline="\n")

@@ -116,12 +116,14 @@ def category_consistency_cells(runs: list[Run]) -> Cells:
 SCRIPT_ABOUT = (
     "Romanized splits (`cgbench data add-variant LANG --script latin`) against their native script, on the same "
     "items: F1 in each, the difference, the share of identical verdicts, and the loophole rate (flagged in the "
-    "native script, passed as safe romanized)."
+    "native script, passed as safe romanized). Every run that holds a romanized split is listed, not only the "
+    "run shown in the ranking."
 )
 
 
 def script_gap_cells(runs: list[Run]) -> Cells:
-    header = ["guard", "set", "lang", "items", "F1 native", "F1 romanized", "romanized − native", "same", "loophole"]
+    header = ["guard", "run", "set", "lang", "items", "F1 native", "F1 romanized", "romanized − native", "same"]
+    header.append("loophole")
     rows = []
     for run in runs:
         for benchmark, by_lang in sorted(run.metrics.get("script_gaps", {}).items()):
@@ -130,6 +132,7 @@ def script_gap_cells(runs: list[Run]) -> Cells:
                 rows.append(
                     [
                         run.guard,
+                        run.run_id,
                         short_name(benchmark),
                         lang,
                         str(gap.get("n", 0)),
@@ -140,7 +143,7 @@ def script_gap_cells(runs: list[Run]) -> Cells:
                         pct(gap.get("loophole_rate")),
                     ]
                 )
-    return Cells(header=header, rows=rows, marked=[False] * len(rows), text_columns=3)
+    return Cells(header=header, rows=rows, marked=[False] * len(rows), text_columns=4)
 
 
 def seconds_cells(runs: list[Run]) -> Cells:
@@ -187,9 +190,11 @@ def cost_cells(results_dir: Path | None) -> Cells:
     return Cells(header=["tokenizer", "template", "set", *langs], rows=rows, marked=[False] * len(rows), text_columns=3)
 
 
-def build_diagnostics(runs: list[Run], plots_dir: Path, results_dir: Path | None = None) -> Diagnostics:
-    """The diagnostic sections of ``runs`` (with rows only) and their plots, written under ``plots_dir``; the
-    cost table from ``results_dir/token_cost.csv`` when there is one."""
+def build_diagnostics(
+    runs: list[Run], plots_dir: Path, results_dir: Path | None = None, all_runs: list[Run] | None = None
+) -> Diagnostics:
+    """The diagnostic sections of the shown ``runs`` (with rows only) and their plots, written under
+    ``plots_dir``; the romanized splits of ``all_runs``; the cost table from ``results_dir/token_cost.csv``."""
     candidates = [
         Section("threshold-transfer", "Threshold transfer and calibration", TRANSFER_ABOUT, transfer_cells(runs)),
         Section(
@@ -198,7 +203,7 @@ def build_diagnostics(runs: list[Run], plots_dir: Path, results_dir: Path | None
             CATEGORY_CONSISTENCY_ABOUT,
             category_consistency_cells(runs),
         ),
-        Section("romanized", "Native vs romanized script", SCRIPT_ABOUT, script_gap_cells(runs)),
+        Section("romanized", "Native vs romanized script", SCRIPT_ABOUT, script_gap_cells(all_runs or runs)),
         Section("cost", "Token cost per language", COST_ABOUT, cost_cells(results_dir)),
         Section("seconds", "Measured seconds per 1,000 items", SECONDS_ABOUT, seconds_cells(runs)),
     ]

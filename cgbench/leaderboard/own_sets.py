@@ -9,15 +9,62 @@ and the published numbers of ``reported.json`` for the set beside them (not like
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from importlib import resources
 from statistics import fmean
 
 from cgbench.benchmarks import BENCHMARKS, find_set
 from cgbench.leaderboard.escaping import html_text, md
 from cgbench.leaderboard.formats import pct
-from cgbench.leaderboard.reported import Reported
-from cgbench.leaderboard.runs import Run
+from cgbench.leaderboard.runs import LeaderboardError, Run
 
 SHOWN_LANGS = ("en", "zh", "fr", "ja")  # the columns of the published RTP-LX tables (Qwen3Guard, Table 5)
+
+
+@dataclass(frozen=True)
+class Published:
+    """Published numbers for one set beyond the paper's (``reported.json``, ``own_sets``)."""
+
+    guard: str
+    source: str  # a key of reported.json's ``sources``
+    citation: str
+    f1: dict[str, float]  # lang (or "others", "avg") -> percent
+
+
+@dataclass(frozen=True)
+class SetReports:
+    about: str
+    note: str
+    guards: list[Published]
+
+
+def load_published(text: str | None = None) -> dict[str, SetReports]:
+    """set -> its published numbers, from ``reported.json``'s ``own_sets`` block (the packaged file by default)."""
+    if text is None:
+        text = resources.files("cgbench.leaderboard").joinpath("reported.json").read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+        sources = data["sources"]
+        return {
+            name: SetReports(
+                block["about"],
+                block.get("note", ""),
+                [
+                    Published(g["guard"], g["source"], sources[g["source"]]["citation"], _percents(g["f1"]))
+                    for g in block["guards"]
+                ],
+            )
+            for name, block in data.get("own_sets", {}).items()
+        }
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise LeaderboardError(f"reported.json: own_sets: {exc}") from exc
+
+
+def _percents(cells: dict) -> dict[str, float]:
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 100 for v in cells.values()):
+        raise ValueError(f"f1 values must be percents in [0, 100], got {cells}")
+    return {str(k): float(v) for k, v in cells.items()}
 
 
 def paper_runs(runs: list[Run]) -> list[Run]:
@@ -48,7 +95,7 @@ def _one_label(name: str) -> bool:
     return bool(known and known.all_unsafe)
 
 
-def set_rows(name: str, runs: list[Run], reported: Reported) -> tuple[list[str], list[list[str]]]:
+def set_rows(name: str, runs: list[Run], published: dict[str, SetReports]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of one set's table: measured runs, then the published numbers for the set."""
     metric = "recall" if _one_label(name) else "f1"
     header = ["guard", "source", f"mean {metric}", *SHOWN_LANGS, "other languages", "all agree (parallel)", "langs"]
@@ -66,38 +113,49 @@ def set_rows(name: str, runs: list[Run], reported: Reported) -> tuple[list[str],
             + [pct(values[lang]) if lang in values else "–" for lang in SHOWN_LANGS]
             + [pct(fmean(others)) if others else "–", pct(agree) if agree is not None else "–", str(len(values))]
         )
-    for guard in reported.guards:
-        cells = {lang: value for (benchmark, lang), value in guard.f1.items() if benchmark == name}
-        if cells:
-            published = [f"{cells[lang]:.1f}" if lang in cells else "–" for lang in (*SHOWN_LANGS, "others")]
-            mean = f"{cells['avg']:.1f}" if "avg" in cells else "–"
-            rows.append([guard.guard, f"reported [{guard.source.key}]", mean, *published, "–", "–"])
+    for guard in published[name].guards if name in published else []:
+        cells = guard.f1
+        values = [f"{cells[lang]:.1f}" if lang in cells else "–" for lang in (*SHOWN_LANGS, "others")]
+        mean = f"{cells['avg']:.1f}" if "avg" in cells else "–"
+        rows.append([guard.guard, f"reported [{guard.source}]", mean, *values, "–", "–"])
     return header, rows
 
 
-def markdown_sections(runs: list[Run], reported: Reported) -> list[str]:
+def _sources(name: str, published: dict[str, SetReports]) -> list[str]:
+    """The set's published-numbers note and each source's citation, once."""
+    if name not in published:
+        return []
+    reports = published[name]
+    cited = dict.fromkeys(f"[{guard.source}] {guard.citation}" for guard in reports.guards)
+    return [reports.about, *cited, reports.note]
+
+
+def markdown_sections(runs: list[Run], published: dict[str, SetReports] | None = None) -> list[str]:
     """The README lines of every set beyond the paper's, or none."""
+    published = load_published() if published is None else published
     lines = []
     for name, set_runs in own_set_runs(runs).items():
-        header, rows = set_rows(name, set_runs, reported)
+        header, rows = set_rows(name, set_runs, published)
         lines += [f"## {md(_title(name))}: a set of its own", "", md(_about(name)), ""]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
-        lines += [""]
+        lines += [""] + [f"- {md(text)}" for text in _sources(name, published) if text] + [""]
     return lines
 
 
-def html_section(runs: list[Run], reported: Reported) -> str:
+def html_section(runs: list[Run], published: dict[str, SetReports] | None = None) -> str:
     """The same tables as HTML, to go at the end of the page (empty without such a set)."""
+    published = load_published() if published is None else published
     parts = []
     for name, set_runs in own_set_runs(runs).items():
-        header, rows = set_rows(name, set_runs, reported)
+        header, rows = set_rows(name, set_runs, published)
+        notes = "".join(f"<li>{html_text(text)}</li>" for text in _sources(name, published) if text)
         head = "".join(f"<th>{html_text(cell)}</th>" for cell in header)
         body = "".join("<tr>" + "".join(f"<td>{html_text(cell)}</td>" for cell in row) + "</tr>" for row in rows)
         parts.append(
             f'<section class="own-set"><h2>{html_text(_title(name))}: a set of its own</h2>'
             f"<p>{html_text(_about(name))}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            "</section>"
+            f"<ul>{notes}</ul></section>"
         )
     return "\n".join(parts)
 

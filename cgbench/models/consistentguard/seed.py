@@ -169,12 +169,14 @@ def sample_seed(
         if name not in SOURCES:
             raise ValueError(f"unknown seed source {name!r}; choose from {', '.join(SOURCES)}")
     wanted = source_quotas(quotas, sources, n)
+    # every source is read before the evaluation sets load, so an unreadable (gated, offline) one fails at once
+    rows = {name: list(SOURCES[name](str(data_dir) if data_dir else None)) for name in sources}
     exact, normalised = evaluation_texts(data_dir)
     counts = {name: SourceCount() for name in sources}
     pool: list[SeedItem] = []
     seen: set[str] = set()
     for name in sources:
-        for row, (text, label) in enumerate(SOURCES[name](str(data_dir) if data_dir else None)):
+        for row, (text, label) in enumerate(rows[name]):
             text = text.strip()
             count = counts[name]
             count.pool += 1
