@@ -166,6 +166,7 @@ def check_own_set(
             continue
         where = f"{benchmark}/{lang}"
         report.counts[(benchmark, lang)] = len(items)
+        report.control_spellings[(benchmark, lang)] = count_control_spellings(item.text for item in items)
         if len({item.idx for item in items}) != len(items):
             report.errors.append(f"{where}: an idx appears more than once")
         report.errors += [f"{where}: row {item.idx}: field 'text' is empty" for item in items if not item.text.strip()]
