@@ -17,11 +17,15 @@ from typing import IO
 from cgbench.benchmarks import BENCHMARKS
 from cgbench.harness.categories import category_recall, load_categories
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
+from cgbench.harness.headline import headline
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
+from cgbench.harness.resample import N_BOOTSTRAP
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
-from cgbench.harness.significance import SIGNIFICANCE_POLICY, average_f1_ci95, language_gaps
+from cgbench.harness.significance import SIGNIFICANCE_POLICY, adjust_family, average_f1_ci95, language_gaps
 
-SCHEMA_VERSION = 2  # 2: language_gaps, f1_avg_ci95, category_recall
+# 2: language_gaps, f1_avg_ci95, category_recall; 3: headline, gaps on the items L shares with English in
+# one Holm family per guard, consistency beyond all-agree, Wilson intervals on category recall
+SCHEMA_VERSION = 3
 PREDICTION_FILES = ("predictions.jsonl", "predictions.jsonl.gz")
 
 
@@ -127,7 +131,7 @@ def _group(predictions: Iterable[Prediction]) -> dict[str, dict[str, list[Predic
 def score_predictions(
     predictions: list[Prediction],
     *,
-    n_bootstrap: int = 1000,
+    n_bootstrap: int = N_BOOTSTRAP,
     seed: int = 0,
     categories: dict[str, dict[int, list[str]]] | None = None,
     categories_note: str = "",
@@ -156,14 +160,16 @@ def score_predictions(
                 raise ScoringError(f"{benchmark}/{lang}: {exc}") from exc
         everything = [p for preds in by_lang.values() for p in preds]
         if _has_common_item(by_lang):
-            langs, _, verdicts, labels = verdict_matrix(everything)
+            _, _, verdicts, labels = verdict_matrix(everything)
             matrices[benchmark] = (labels, verdicts)
             if len(by_lang) > 1:
                 consistency[benchmark] = benchmark_consistency(everything)
-                if found := language_gaps(labels, verdicts, langs, n_bootstrap=n_bootstrap, seed=seed):
-                    gaps[benchmark] = found
+        items = {lang: {p["idx"]: (p["label"], p["pred"]) for p in preds} for lang, preds in by_lang.items()}
+        if found := language_gaps(items, n_bootstrap=n_bootstrap, seed=seed):
+            gaps[benchmark] = found
         if categories and benchmark in categories:
             recall[benchmark] = category_recall(everything, categories[benchmark])
+    adjust_family(gaps)
     averages = {benchmark: average_f1_ci95([m], n_bootstrap, seed) for benchmark, m in matrices.items()}
     if averages and n_bootstrap > 0:
         averages["all"] = average_f1_ci95(list(matrices.values()), n_bootstrap, seed)
@@ -178,6 +184,7 @@ def score_predictions(
         f1_avg_ci95=averages,
         category_recall=recall,
         categories_note=categories_note,
+        headline=headline(predictions, n_bootstrap, seed),
     )
 
 
@@ -207,7 +214,7 @@ def predictions_file(run_dir: str | Path) -> Path | None:
     return next((Path(run_dir) / name for name in PREDICTION_FILES if (Path(run_dir) / name).is_file()), None)
 
 
-def write_metrics(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0) -> MetricsFile:
+def write_metrics(run_dir: str | Path, *, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> MetricsFile:
     """Score ``run_dir/predictions.jsonl[.gz]`` into ``run_dir/metrics.json``."""
     source = predictions_file(run_dir)
     if source is None:

@@ -44,6 +44,7 @@ class Run:
     created: datetime | None
     info: RunInfo
     metrics: MetricsFile
+    reference: bool = False  # a trivial guard computed from the data (``harness.ranking``), never run
 
     def missing(self) -> list[str]:
         """The newer metrics.json fields this run lacks (an older file, or a run scored without them)."""
