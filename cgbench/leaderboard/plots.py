@@ -115,18 +115,17 @@ def guard_palette(n: int) -> list[str]:
 
 
 def text_outside(figure: Figure) -> list[str]:
-    """The texts of ``figure`` whose drawn box reaches outside the canvas (clipped in the saved file)."""
-    figure.canvas.draw()
-    renderer = figure.canvas.get_renderer()
-    canvas = figure.bbox
-    outside = []
-    for text in figure.findobj(lambda artist: hasattr(artist, "get_text") and hasattr(artist, "get_window_extent")):
-        if not text.get_visible() or not text.get_text().strip():
-            continue
-        box = text.get_window_extent(renderer)
-        if box.x0 < canvas.x0 - 1 or box.y0 < canvas.y0 - 1 or box.x1 > canvas.x1 + 1 or box.y1 > canvas.y1 + 1:
-            outside.append(text.get_text())
-    return outside
+    """Where the drawn figure overflows its canvas: the sides on which its tight bounding box (every title, label,
+    tick label, legend and annotation as drawn) leaves the figure, which would be clipped in the saved file."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    tight = figure.get_tightbbox(canvas.get_renderer())
+    width, height = figure.get_size_inches()
+    slack = 0.01  # inches
+    sides = {"left": -tight.x0, "bottom": -tight.y0, "right": tight.x1 - width, "top": tight.y1 - height}
+    return [f"{side} by {over:.2f} in" for side, over in sides.items() if over > slack]
 
 
 def _longest(labels: list[str]) -> int:
@@ -217,7 +216,9 @@ def _bars_by_language(table: Table, benchmark: str, reported: Reported):
         ax.set_ylim(0, min(110, top + 6))
         ax.set_ylabel("F1 (%), recall-based" if recall_based(benchmark) else "F1 (%)")
         ax.set_title(f"{plot_text(benchmark_title(benchmark))}: F1 by language (95% CI; ▲▼ differs from en)")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=columns, frameon=False, fontsize=8)
+        figure.legend(
+            *ax.get_legend_handles_labels(), loc="outside lower center", ncol=columns, frameon=False, fontsize=8
+        )
         return figure
 
     return draw
@@ -386,7 +387,10 @@ def _consistency_vs_f1(table: Table):
         ax.set_ylabel("items every language gets right (%)")
         ax.set_title("Consistency against quality (squares: references)")
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=columns, frameon=False, fontsize=8)
+        if labels:
+            figure.legend(
+                *ax.get_legend_handles_labels(), loc="outside lower center", ncol=columns, frameon=False, fontsize=8
+            )
         return figure
 
     return draw
