@@ -81,6 +81,7 @@ def test_a_constant_guard_cannot_win_the_headline_or_consistency():
     assert consistency["all_agree"] == 1.0 and consistency["fleiss_kappa"] is None
     unsafe_share = np.mean([p["label"] for p in mixed if p["lang"] == "en"])
     assert consistency["all_correct"] == pytest.approx(unsafe_share)
+    assert consistency["all_correct_balanced"] == 0.5  # all of the unsafe items, none of the safe ones
     assert consistency["all_agree_en_right"] == 1.0 and consistency["n_en_right"] == int(unsafe_share * 200)
     coin = reference_predictions(items, "coin")
     assert coin == reference_predictions(items, "coin")  # a fixed seed: the same rows every time

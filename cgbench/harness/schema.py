@@ -52,6 +52,7 @@ class Consistency(TypedDict):
     best_lang: str
     worst_lang: str
     all_correct: float  # share of items every language gets right (a constant guard gets only one class)
+    all_correct_balanced: float  # mean over the gold classes of all_correct within the class: 50% for a constant
     n_en_right: int  # items English gets right (verdict parsed and equal to the gold label)
     all_agree_en_right: float | None  # share of those that every language judges the same; None without English
 

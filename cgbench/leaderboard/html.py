@@ -28,6 +28,7 @@ from cgbench.leaderboard.text import (
 )
 
 NUM, SIG = ' class="num"', ' class="sig"'
+WIDE_FROM = 8  # rows (guards and references) from which the bars by language span the page
 
 
 Section = tuple[str, str, Callable[[Table, Reported, list[str]], str]]  # (anchor, title, body)
@@ -201,7 +202,7 @@ def _plots(table: Table, reported: Reported, plots: list[str]) -> str:
     if not plots:
         return "<p>No plots: there is no run to plot yet.</p>"
     figures = [
-        f'<figure{_wide(name)}><img src="{html_url(f"plots/{name}.svg")}" alt="{escape(name)}">'
+        f'<figure{_wide(name, table)}><img src="{html_url(f"plots/{name}.svg")}" alt="{escape(name)}">'
         f"<figcaption>{escape(plot_caption(name))} "
         f'(<a href="{html_url(f"plots/{name}.png")}">PNG</a>)</figcaption></figure>'
         for name in plots
@@ -209,9 +210,9 @@ def _plots(table: Table, reported: Reported, plots: list[str]) -> str:
     return '<div class="plots">\n' + "\n".join(figures) + "\n</div>"
 
 
-def _wide(name: str) -> str:
-    """Bars by language hold a bar per guard and language: they take the page's full width."""
-    return ' class="wide"' if name.startswith("f1_by_language_") else ""
+def _wide(name: str, table: Table) -> str:
+    """Bars by language hold a bar per guard and language: past a few guards they take the page's full width."""
+    return ' class="wide"' if name.startswith("f1_by_language_") and len(table.rows) > WIDE_FROM else ""
 
 
 def _reported(reported: Reported) -> str:

@@ -41,7 +41,8 @@ CAPTIONS = {
     "dashed lines share a tier (not significantly different); grey hatched bars are references computed from the "
     "labels. A guard at the level of a reference has not shown it does better than a prior.",
     "consistency_vs_f1": "Consistency against quality, one numbered point per guard: items every language gets "
-    "right (all-correct) against macro-F1. Up and to the right is better; a constant guard stays low on both.",
+    "right (all-correct, balanced over the two classes: 50 for a constant guard) against macro-F1. Up and to the "
+    "right is better.",
     "f1_gap": "Best minus worst language F1, averaged over the sets: shorter bars are more even across languages. "
     "Read it with the headline: always-safe has no gap because it finds nothing.",
     "heatmap_guard_language": "F1 of every guard, set and language. ▲ / ▼: significantly above / below the same "
@@ -384,7 +385,7 @@ def _consistency_vs_f1(table: Table):
         ax.set_xlim(*_fitted(xs))
         ax.set_ylim(*_fitted(ys))
         ax.set_xlabel("macro-F1 (%), sets with both classes")
-        ax.set_ylabel("items every language gets right (%)")
+        ax.set_ylabel("all languages right (%, balanced)")
         ax.set_title("Consistency against quality (squares: references)")
         ax.grid(True, alpha=0.3)
         if labels:

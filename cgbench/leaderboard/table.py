@@ -49,7 +49,7 @@ class Row:
     set_macro_f1: dict[str, float] = field(default_factory=dict)  # two-class set -> mean macro-F1
     one_class: dict[str, dict[str, float]] = field(default_factory=dict)  # one-class set -> recall/fnr or fpr
     kappa: float | None = None  # Fleiss' kappa, mean over sets
-    all_correct: float | None = None  # share of items every language gets right, mean over sets
+    all_correct: float | None = None  # balanced all-correct, mean over the two-class sets (50% for a constant)
     agree_en_right: float | None = None  # all-agree on the items English gets right, mean over sets
     reference: bool = False  # a trivial guard computed from the labels
     tier: int | None = None
@@ -273,6 +273,7 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
     failed = sum(split["n"] * split["parse_fail"] for split in splits.values())
     averages = run.metrics.get("f1_avg_ci95", {})
     headline = run.metrics.get("headline") or _headline_from_splits(splits)
+    two_class = set(headline.get("sets", {}))
     return Row(
         rank=0,
         guard=run.guard,
@@ -303,7 +304,13 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
         set_macro_f1=dict(headline.get("sets", {})),
         one_class=dict(headline.get("one_class", {})),
         kappa=_mean([b["fleiss_kappa"] for b in blocks.values() if b.get("fleiss_kappa") is not None]),
-        all_correct=_mean([b["all_correct"] for b in blocks.values() if "all_correct" in b]),
+        all_correct=_mean(
+            [
+                b["all_correct_balanced"]
+                for name, b in blocks.items()
+                if "all_correct_balanced" in b and name in two_class
+            ]
+        ),
         agree_en_right=_mean(
             [b["all_agree_en_right"] for b in blocks.values() if b.get("all_agree_en_right") is not None]
         ),
