@@ -338,9 +338,10 @@ def lm_eval(ctx: typer.Context) -> None:
     """Run lm_eval with the cgbench tasks' include path filled in; every argument goes to lm_eval."""
     import subprocess
 
-    from cgbench.tasks import lm_eval_argv
+    from cgbench.tasks import check_format_arguments, lm_eval_argv
 
     try:
+        check_format_arguments(list(ctx.args))
         argv = lm_eval_argv(list(ctx.args))
     except ValueError as exc:
         _fail(str(exc))

@@ -155,6 +155,7 @@ def score_predictions(
                     all_unsafe=known.all_unsafe if known else False,
                     n_bootstrap=n_bootstrap,
                     seed=seed,
+                    two_class_set=bool(known and not known.all_unsafe),
                 )
             except ValueError as exc:
                 raise ScoringError(f"{benchmark}/{lang}: {exc}") from exc

@@ -46,4 +46,34 @@ def lm_eval_argv(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "lm_eval", command, "--include_path", str(tasks_path()), *rest]
 
 
-__all__ = ["TASKS_DIR", "extra_tasks_dir", "lm_eval_argv", "tasks_path"]
+def _option(args: list[str], name: str) -> tuple[bool, str | None]:
+    """Whether ``--name`` is given, and its value (``--name VALUE`` or ``--name=VALUE``)."""
+    for i, arg in enumerate(args):
+        if arg == name:
+            value = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("--") else None
+            return True, value
+        if arg.startswith(f"{name}="):
+            return True, arg.split("=", 1)[1]
+    return False, None
+
+
+def check_format_arguments(args: list[str]) -> None:
+    """Refuse, before lm-eval loads a model, a cgbench task run whose prompt format and ``--apply_chat_template``
+    setting do not fit (the check the task itself makes once lm-eval has loaded the model). ValueError in one line."""
+    import json
+
+    from cgbench.tasks.guard_task import check_chat_template, format_choice, guard_format
+
+    _, tasks = _option(args, "--tasks")
+    if not tasks or not any(task.strip().startswith("cg_") for task in tasks.split(",")):
+        return
+    _, metadata = _option(args, "--metadata")
+    try:
+        chosen = json.loads(metadata) if metadata else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--metadata is not valid JSON ({exc.msg}): {metadata}") from exc
+    apply_chat_template, _ = _option(args, "--apply_chat_template")
+    check_chat_template(guard_format(*format_choice(chosen)), apply_chat_template)
+
+
+__all__ = ["TASKS_DIR", "check_format_arguments", "extra_tasks_dir", "lm_eval_argv", "tasks_path"]
