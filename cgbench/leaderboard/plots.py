@@ -47,8 +47,8 @@ CAPTIONS = {
     "Read it with the headline: always-safe has no gap because it finds nothing.",
     "heatmap_guard_language": "F1 of every guard, set and language. ▲ / ▼: significantly above / below the same "
     "guard's English F1 (Holm over all of its gaps).",
-    "f1_by_language": "F1 by language with 95% intervals; ▲ / ▼ mark a significant gap to English; hollow markers "
-    "are published numbers.",
+    "f1_by_language": "F1 by language with 95% intervals (recall on an all-unsafe set); ▲ / ▼ mark a significant "
+    "gap to English; hollow markers are published numbers.",
     "category_recall": "Recall by harm category and language for one guard; small categories have wide intervals "
     "(see the Wilson intervals in the table).",
 }
@@ -158,9 +158,14 @@ def _bars_by_language(table: Table, benchmark: str, reported: Reported):
     """Measured F1 bars with their 95% intervals, ▲/▼ over a bar whose gap to English is significant, and the
     published numbers as hollow markers: on the bar of the same guard, or in a slot of their own."""
 
+    one_class = recall_based(benchmark)  # an all-unsafe set: bars show recall, as the tables do
+
+    def shown(f1: float) -> float:
+        return recall_from_f1(f1) if one_class else f1
+
     def draw() -> Figure:
         languages = table.languages(benchmark)
-        published = [g for g in reported.guards if any(b == benchmark for b, _ in g.f1)]
+        published = [] if one_class else [g for g in reported.guards if any(b == benchmark for b, _ in g.f1)]
         alone = [g for g in published if not any(g.matches(row.guard, row.model) for row in table.rows)]
         slots = len(table.rows) + len(alone)
         colors = row_colors(table)
@@ -178,7 +183,8 @@ def _bars_by_language(table: Table, benchmark: str, reported: Reported):
 
         top = 0.0
         for i, row in enumerate(table.rows):
-            xs, ys = offsets(i), [100 * row.f1.get((benchmark, lang), float("nan")) for lang in languages]
+            xs = offsets(i)
+            ys = [100 * shown(row.f1.get((benchmark, lang), float("nan"))) for lang in languages]
             ax.bar(
                 xs,
                 ys,
@@ -189,7 +195,7 @@ def _bars_by_language(table: Table, benchmark: str, reported: Reported):
                 hatch=REFERENCE_HATCH if row.reference else None,
                 edgecolor="white" if row.reference else None,
             )
-            low, high = _error_bars(row, benchmark, languages, ys)
+            low, high = _error_bars(row, benchmark, languages, ys, shown)
             ax.errorbar(xs, ys, yerr=[low, high], fmt="none", ecolor="#222222", elinewidth=1, capsize=2, gid=f"ci-{i}")
             for x, y, up, lang in zip(xs, ys, high, languages, strict=True):
                 if y == y:
@@ -215,8 +221,9 @@ def _bars_by_language(table: Table, benchmark: str, reported: Reported):
         ax.set_xticks(range(len(languages)), [plot_text(lang) for lang in languages])
         ax.set_xlim(-0.6, len(languages) - 0.4)
         ax.set_ylim(0, min(110, top + 6))
-        ax.set_ylabel("F1 (%), recall-based" if recall_based(benchmark) else "F1 (%)")
-        ax.set_title(f"{plot_text(benchmark_title(benchmark))}: F1 by language (95% CI; ▲▼ differs from en)")
+        what = "recall" if one_class else "F1"
+        ax.set_ylabel(f"{what} (%)")
+        ax.set_title(f"{plot_text(benchmark_title(benchmark))}: {what} by language (95% CI; ▲▼ differs from en)")
         figure.legend(
             *ax.get_legend_handles_labels(), loc="outside lower center", ncol=columns, frameon=False, fontsize=8
         )
@@ -225,14 +232,26 @@ def _bars_by_language(table: Table, benchmark: str, reported: Reported):
     return draw
 
 
-def _error_bars(row: Row, benchmark: str, languages: list[str], ys: list[float]) -> tuple[list[float], list[float]]:
-    """Distances from each bar's top to the ends of its 95% interval (0 where there is none)."""
+def _error_bars(
+    row: Row, benchmark: str, languages: list[str], ys: list[float], shown: Callable[[float], float]
+) -> tuple[list[float], list[float]]:
+    """Distances from each bar's top to the ends of its 95% interval (0 where there is none), the interval
+    mapped as the bar is (``shown`` is monotonic)."""
     low, high = [], []
     for lang, y in zip(languages, ys, strict=True):
         ci = row.f1_ci.get((benchmark, lang))
-        low.append(max(0.0, y - 100 * ci[0]) if ci and y == y else 0.0)
-        high.append(max(0.0, 100 * ci[1] - y) if ci and y == y else 0.0)
+        low.append(max(0.0, y - 100 * shown(ci[0])) if ci and y == y else 0.0)
+        high.append(max(0.0, 100 * shown(ci[1]) - y) if ci and y == y else 0.0)
     return low, high
+
+
+def recall_from_f1(f1: float) -> float:
+    """Recall R of an all-unsafe split from its F1 = 2R/(1+R): R = F1/(2 - F1).
+
+    >>> recall_from_f1(2 * 0.88 / 1.88)
+    0.88
+    """
+    return round(f1 / (2 - f1), 12) if f1 == f1 else f1
 
 
 def _markers(ax, guard: ReportedGuard, xs: list[float], languages: list[str], benchmark: str, k: int) -> None:
