@@ -14,14 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 from cgbench.benchmarks import BENCHMARKS
 from cgbench.harness.categories import category_recall, load_categories
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
 from cgbench.harness.headline import headline
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
-from cgbench.harness.resample import N_BOOTSTRAP
+from cgbench.harness.resample import N_BOOTSTRAP, percentile_ci
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
-from cgbench.harness.significance import SIGNIFICANCE_POLICY, adjust_family, average_f1_ci95, language_gaps
+from cgbench.harness.significance import SIGNIFICANCE_POLICY, adjust_family, average_f1_draws, language_gaps
 
 # 2: language_gaps, f1_avg_ci95, category_recall; 3: headline, gaps on the items L shares with English in
 # one Holm family per guard, consistency beyond all-agree, Wilson intervals on category recall
@@ -171,9 +173,7 @@ def score_predictions(
         if categories and benchmark in categories:
             recall[benchmark] = category_recall(everything, categories[benchmark])
     adjust_family(gaps)
-    averages = {benchmark: average_f1_ci95([m], n_bootstrap, seed) for benchmark, m in matrices.items()}
-    if averages and n_bootstrap > 0:
-        averages["all"] = average_f1_ci95(list(matrices.values()), n_bootstrap, seed)
+    averages = _average_intervals(matrices, n_bootstrap, seed)
     return MetricsFile(
         schema_version=SCHEMA_VERSION,
         splits=splits,
@@ -187,6 +187,17 @@ def score_predictions(
         categories_note=categories_note,
         headline=headline(predictions, n_bootstrap, seed),
     )
+
+
+def _average_intervals(matrices: dict, n_bootstrap: int, seed: int) -> dict[str, list[float]]:
+    """Intervals of each set's average F1 and of their mean ("all"), from one resample per set."""
+    if n_bootstrap <= 0:
+        return {benchmark: [] for benchmark in matrices}
+    draws = {b: average_f1_draws(*m, n_bootstrap, seed + k) for k, (b, m) in enumerate(matrices.items())}
+    averages = {benchmark: percentile_ci(values) for benchmark, values in draws.items()}
+    if draws:
+        averages["all"] = percentile_ci(np.mean(list(draws.values()), axis=0))
+    return averages
 
 
 def _categories_of(predictions: list[Prediction]) -> dict:

@@ -122,40 +122,56 @@ def language_gaps(
         return {}
     one_class = not any(label == 0 for items in by_lang.values() for label, _ in items.values())
     english = by_lang[reference]
-    gaps: dict[str, LanguageGap] = {}
+    shared: dict[tuple[int, ...], list[str]] = {}  # languages with the same items in common share one resample
     for lang in sorted(by_lang):
-        if lang == reference:
-            continue
-        common = sorted(set(by_lang[lang]) & set(english))
-        if not common:
-            continue
+        common = tuple(sorted(set(by_lang[lang]) & set(english)))
+        if lang != reference and common:
+            shared.setdefault(common, []).append(lang)
+    gaps: dict[str, LanguageGap] = {}
+    for common, langs in shared.items():
         y = np.array([english[i][0] for i in common], dtype=np.int8)
-        preds_lang, preds_ref = [by_lang[lang][i][1] for i in common], [english[i][1] for i in common]
-        diff, ci, p, bound = _paired(y, preds_lang, preds_ref, n_bootstrap, seed)
-        right_lang = effective_preds(y.tolist(), preds_lang) == y
-        right_ref = effective_preds(y.tolist(), preds_ref) == y
-        only_lang, only_ref = int(np.sum(right_lang & ~right_ref)), int(np.sum(~right_lang & right_ref))
-        mcnemar = mcnemar_exact(only_lang, only_ref)
-        decision = "mcnemar" if one_class else "bootstrap"
-        gaps[lang] = LanguageGap(
-            n=len(common),
-            n_bootstrap=max(n_bootstrap, 0),
-            f1_diff=diff,
-            f1_diff_ci95=ci,
-            f1_diff_p=p,
-            f1_diff_p_bound=bound,
-            f1_diff_p_holm=None,
-            only_lang_right=only_lang,
-            only_ref_right=only_ref,
-            mcnemar_p=mcnemar,
-            mcnemar_p_holm=mcnemar,
-            decision=decision,
-            p=mcnemar if decision == "mcnemar" else p,
-            p_holm=None,
-            direction=int(np.sign(round(diff, 12))),
-            significant=False,
-        )
-    return gaps
+        ref = effective_preds(y.tolist(), [english[i][1] for i in common])
+        preds = {lang: [by_lang[lang][i][1] for i in common] for lang in langs}
+        columns = [_f1_columns(y, ref)] + [_f1_columns(y, effective_preds(y.tolist(), preds[lang])) for lang in langs]
+        sums = resampled_sums(np.hstack(columns), max(n_bootstrap, 0), seed)
+        for k, lang in enumerate(langs, start=1):
+            differences = _f1_of(sums[:, 3 * k : 3 * k + 3]) - _f1_of(sums[:, :3])
+            gaps[lang] = _gap(y, preds[lang], ref, differences, n_bootstrap, one_class)
+    return dict(sorted(gaps.items()))
+
+
+def _gap(
+    y: np.ndarray, preds: list[int | None], ref: np.ndarray, differences: np.ndarray, n_bootstrap: int, one_class: bool
+) -> LanguageGap:
+    """One language's gap from its observed (row 0) and resampled F1 differences to the reference."""
+    if n_bootstrap > 0:
+        p, bound = bootstrap_test(differences[1:])
+        ci = percentile_ci(differences[1:])
+    else:
+        p, bound, ci = None, False, []
+    right_lang, right_ref = effective_preds(y.tolist(), preds) == y, ref == y
+    only_lang, only_ref = int(np.sum(right_lang & ~right_ref)), int(np.sum(~right_lang & right_ref))
+    mcnemar = mcnemar_exact(only_lang, only_ref)
+    decision = "mcnemar" if one_class else "bootstrap"
+    diff = float(differences[0])
+    return LanguageGap(
+        n=len(y),
+        n_bootstrap=max(n_bootstrap, 0),
+        f1_diff=diff,
+        f1_diff_ci95=ci,
+        f1_diff_p=p,
+        f1_diff_p_bound=bound,
+        f1_diff_p_holm=None,
+        only_lang_right=only_lang,
+        only_ref_right=only_ref,
+        mcnemar_p=mcnemar,
+        mcnemar_p_holm=mcnemar,
+        decision=decision,
+        p=mcnemar if decision == "mcnemar" else p,
+        p_holm=None,
+        direction=int(np.sign(round(diff, 12))),
+        significant=False,
+    )
 
 
 def adjust_family(gaps: Mapping[str, Mapping[str, LanguageGap]]) -> None:
@@ -170,23 +186,24 @@ def adjust_family(gaps: Mapping[str, Mapping[str, LanguageGap]]) -> None:
         gap["significant"] = gap["p_holm"] is not None and gap["p_holm"] < ALPHA
 
 
+def average_f1_draws(labels: np.ndarray, verdicts: np.ndarray, n_bootstrap: int, seed: int = 0) -> np.ndarray:
+    """One set's mean F1 over its languages in each of ``n_bootstrap`` resamples of its items, the languages
+    sharing each resample (they are the same items). ``labels``/``verdicts``: (items x languages), -1 unparsed."""
+    columns = []
+    for i in range(labels.shape[1]):
+        y = labels[:, i]
+        preds = effective_preds(y.tolist(), [None if v < 0 else int(v) for v in verdicts[:, i]])
+        columns.append(_f1_columns(y, preds))
+    sums = resampled_sums(np.hstack(columns), n_bootstrap, seed)[1:]
+    return np.mean([_f1_of(sums[:, 3 * i : 3 * i + 3]) for i in range(labels.shape[1])], axis=0)
+
+
 def average_f1_ci95(
     sets: Sequence[tuple[np.ndarray, np.ndarray]], n_bootstrap: int = N_BOOTSTRAP, seed: int = 0
 ) -> list[float]:
-    """Bootstrap 95% interval of the mean over sets of each set's mean F1 over its languages.
-
-    Each set is (labels, verdicts), both (items x languages), verdicts -1 where unparsed. Within a set the
-    languages share one resample of the items (they are the same items); the sets are resampled apart.
-    """
+    """Bootstrap 95% interval of the mean over sets of each set's mean F1 over its languages; the k-th set is
+    resampled with ``seed + k``, the sets apart."""
     if n_bootstrap <= 0 or not sets:
         return []
-    total = np.zeros(n_bootstrap)
-    for k, (labels, verdicts) in enumerate(sets):
-        columns = []
-        for i in range(labels.shape[1]):
-            y = labels[:, i]
-            preds = effective_preds(y.tolist(), [None if v < 0 else int(v) for v in verdicts[:, i]])
-            columns.append(_f1_columns(y, preds))
-        sums = resampled_sums(np.hstack(columns), n_bootstrap, seed + k)[1:]
-        total += np.mean([_f1_of(sums[:, 3 * i : 3 * i + 3]) for i in range(labels.shape[1])], axis=0)
-    return percentile_ci(total / len(sets))
+    draws = [average_f1_draws(labels, verdicts, n_bootstrap, seed + k) for k, (labels, verdicts) in enumerate(sets)]
+    return percentile_ci(np.mean(draws, axis=0))
