@@ -335,7 +335,7 @@ def test_older_metrics_files_are_shown_with_a_warning(board):
     warnings = "\n".join(result.warnings)
     assert "gamma_guard/20250515T000000Z: metrics.json has no language_gaps, f1_avg_ci95, category_recall" in warnings
     assert "beta-guard/run-a: metrics.json has no category_recall" in warnings
-    assert "alpha-guard/20250602T090000Z: metrics.json" not in warnings
+    assert "alpha-guard/20250602T090000Z: metrics.json has no headline (schema 2)" in warnings
     assert "alpha-guard: run 20250602T090000Z keeps no predictions file, so no tier" in warnings
     runner = CliRunner()
     output = runner.invoke(app, ["leaderboard", "--results-dir", str(RESULTS), "--out", str(result.files[0].parent)])

@@ -23,6 +23,7 @@ NEWER_FIELDS = {
     "language_gaps": "significance marks",
     "f1_avg_ci95": "intervals of the averages",
     "category_recall": "recall by harm category",
+    "headline": "the headline's interval and the gap tests of schema 3 (one Holm family per guard)",
 }
 
 
