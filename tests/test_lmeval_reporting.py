@@ -26,6 +26,9 @@ def test_a_chat_model_without_apply_chat_template_is_refused_in_one_line_before_
             ["--tasks=cg_toxicchat", '--metadata={"guard": "llama-guard-3-1b"}', "--apply_chat_template"]
         )
     check_format_arguments(["--tasks", "hellaswag"])  # not a cgbench task: lm-eval's business
+    check_format_arguments(["-t", "cg_toxicchat", "cg_simple_safety_tests", "--metadata", "guard=llama-guard-3-1b"])
+    with pytest.raises(ValueError, match="add --apply_chat_template"):
+        check_format_arguments(["--tasks", "mmlu", "cg_toxicchat_fr", "--metadata", "prompt_format=instruct"])
 
 
 @pytest.mark.parametrize(
