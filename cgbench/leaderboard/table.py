@@ -124,7 +124,14 @@ def headline_columns(table: Table) -> list[Column]:
     """The summary: the headline and its parts, the one-class sets apart, and consistency."""
     columns = [
         Column("headline", "macro-F1", "", "macro-F1", lambda row: row.headline, interval=lambda row: row.headline_ci),
-        Column("vs_leader", "vs #1", "", "vs #1", lambda row: row.vs_leader.diff if row.vs_leader else None),
+        Column(
+            "vs_leader",
+            "vs #1",
+            "",
+            "vs #1",
+            lambda row: row.vs_leader.diff if row.vs_leader else None,
+            interval=lambda row: row.vs_leader.ci95 if row.vs_leader and row.vs_leader.ci95 else None,
+        ),
     ]
     for benchmark in table.two_class:
         columns.append(
