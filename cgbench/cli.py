@@ -319,6 +319,25 @@ def score(
     typer.echo(f"wrote {run_dir / 'metrics.json'}")
 
 
+@app.command("compare")
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="A run folder with predictions.jsonl[.gz].")],
+    run_b: Annotated[Path, typer.Argument(help="Another run folder.")],
+    n_bootstrap: Annotated[int, typer.Option(help="Paired resamples.")] = 10_000,
+) -> None:
+    """Compare two runs on the items both have: per-split and headline differences, 95% intervals, p-values."""
+    from cgbench.harness.compare import compare_runs, print_comparison
+    from cgbench.harness.scoring import ScoringError
+
+    if n_bootstrap < 1:
+        _fail(f"--n-bootstrap must be at least 1, got {n_bootstrap}")
+    try:
+        comparison = compare_runs(run_a, run_b, n_bootstrap)
+    except ScoringError as exc:
+        _fail(str(exc))
+    print_comparison(comparison)
+
+
 @app.command("run")
 def run(
     guard: Annotated[str, typer.Option(help="A registered guard (cgbench/models/guards/registry.py).")] = "e5-probe",
@@ -472,9 +491,10 @@ def lm_eval(ctx: typer.Context) -> None:
     """Run lm_eval with the cgbench tasks' include path filled in; every argument goes to lm_eval."""
     import subprocess
 
-    from cgbench.tasks import lm_eval_argv
+    from cgbench.tasks import check_format_arguments, lm_eval_argv
 
     try:
+        check_format_arguments(list(ctx.args))
         argv = lm_eval_argv(list(ctx.args))
     except ValueError as exc:
         _fail(str(exc))

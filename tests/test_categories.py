@@ -47,8 +47,18 @@ def test_recall_and_loophole_by_category_by_hand():
     predictions += [_prediction("fr", i, y, fr) for i, (y, _, fr) in verdicts.items()]
     table = category_recall(predictions, categories)
     assert list(table) == ["H", "V"]  # upstream order
-    assert table["H"]["en"] == {"n": 3, "recall": 1.0, "loophole_rate": None}
-    assert table["H"]["fr"] == {"n": 3, "recall": pytest.approx(1 / 3), "loophole_rate": pytest.approx(1 / 3)}
+    assert table["H"]["en"] == {
+        "n": 3,
+        "recall": 1.0,
+        "loophole_rate": None,
+        "recall_ci95": pytest.approx([0.4385, 1.0], abs=1e-4),
+    }
+    assert table["H"]["fr"] == {
+        "n": 3,
+        "recall": pytest.approx(1 / 3),
+        "loophole_rate": pytest.approx(1 / 3),
+        "recall_ci95": [pytest.approx(0.0615, abs=1e-4), pytest.approx(0.7923, abs=1e-4)],
+    }
     assert table["V"]["en"]["recall"] == 0.5 and table["V"]["fr"]["recall"] == 0.5
     assert table["V"]["fr"]["loophole_rate"] == 1.0  # item 0: flagged in English, passed in French
 
@@ -66,7 +76,12 @@ def test_scoring_carries_categories_and_gaps():
     categories, _ = load_categories(["simple_safety_tests"])
     metrics = score_predictions(predictions, n_bootstrap=200, categories=categories)
     cells = metrics["category_recall"]["simple_safety_tests"]
-    assert cells["Scams and fraud"]["ja"] == {"n": 20, "recall": 0.0, "loophole_rate": 1.0}
+    assert cells["Scams and fraud"]["ja"] == {
+        "n": 20,
+        "recall": 0.0,
+        "loophole_rate": 1.0,
+        "recall_ci95": [0.0, pytest.approx(0.1611, abs=1e-4)],
+    }
     assert cells["Child safety"]["ja"]["recall"] == 1.0
     gap = metrics["language_gaps"]["simple_safety_tests"]["ja"]
     assert gap["only_ref_right"] == 20 and gap["only_lang_right"] == 0 and gap["significant"]

@@ -24,6 +24,7 @@ RESULTS = FIXTURES / "results"
 EXPECTED = FIXTURES / "leaderboard_expected"
 TEXT_FILES = ["README.md", "leaderboard.csv", "leaderboard.tex", "reported.csv", "index.html"]
 PLOTS = [
+    "headline",
     "f1_by_language_openai_moderation",
     "f1_by_language_toxicchat",
     "f1_by_language_simple_safety_tests",
@@ -99,11 +100,15 @@ def test_ranked_rows_follow_from_the_metrics_files(board):
     rows = {row["guard"]: row for row in _csv_rows(out / "leaderboard.csv")}
     assert [row["guard"] for row in _csv_rows(out / "leaderboard.csv")] == ["alpha-guard", "beta-guard", "gamma_guard"]
     alpha = json.loads((RESULTS / "alpha-guard" / "20250602T090000Z" / "metrics.json").read_text())
-    sets = {}
+    sets, recall = {}, []
     for key, split in alpha["splits"].items():
-        sets.setdefault(key.split("/")[0], []).append(split["f1"])
-    overall = fmean(fmean(values) for values in sets.values())
-    assert float(rows["alpha-guard"]["f1_avg"]) == pytest.approx(100 * overall, abs=0.006)
+        if split["macro_f1"] is None:  # SimpleSafetyTests: out of the headline, reported as recall
+            recall.append(split["recall"])
+        else:
+            sets.setdefault(key.split("/")[0], []).append(split["macro_f1"])
+    headline = fmean(fmean(values) for values in sets.values())  # a schema-2 file: from its per-split macro-F1
+    assert float(rows["alpha-guard"]["headline"]) == pytest.approx(100 * headline, abs=0.006)
+    assert float(rows["alpha-guard"]["recall_simple_safety_tests"]) == pytest.approx(100 * fmean(recall), abs=0.006)
     gaps = [block["f1_gap"] for block in alpha["consistency"].values()]
     assert float(rows["alpha-guard"]["f1_gap"]) == pytest.approx(100 * fmean(gaps), abs=0.006)
     beta = json.loads((RESULTS / "beta-guard" / "run-a" / "metrics.json").read_text())
@@ -209,6 +214,7 @@ def test_a_new_run_folder_is_ranked_in_table_plots_and_page(results_copy, tmp_pa
     metrics = json.loads((source / "metrics.json").read_text())
     for split in metrics["splits"].values():
         split["f1"] = 0.97
+        split["macro_f1"] = 0.97 if split.get("macro_f1") is not None else None
     (target / "metrics.json").write_text(json.dumps(metrics))
     info = {"guard": "omega-guard", "model": "fixture/omega-2b", "model_params": 2, "run_id": "20250701T000000Z"}
     (target / "run.json").write_text(json.dumps({**info, "created": "2025-07-01T00:00:00Z"}))
@@ -216,12 +222,14 @@ def test_a_new_run_folder_is_ranked_in_table_plots_and_page(results_copy, tmp_pa
     result = CliRunner().invoke(app, ["leaderboard", "--results-dir", str(results_copy), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "omega-guard" in result.output
-    assert "| 1 | omega-guard | 2B | 97.0 ±" in (out / "README.md").read_text(encoding="utf-8")
+    assert "| 1 | – | omega-guard | 2B | 97.0 |" in (out / "README.md").read_text(encoding="utf-8")
     assert _csv_rows(out / "leaderboard.csv")[0]["guard"] == "omega-guard"
-    assert '<td data-value="omega-guard">omega-guard</td>' in (out / "index.html").read_text(encoding="utf-8")
+    assert '<td class="guard" data-value="omega-guard"' in (out / "index.html").read_text(encoding="utf-8")
     baseline = tmp_path / "baseline"
     build_leaderboard(RESULTS, baseline)
-    for name in PLOTS[:-1]:  # every plot shows the new guard (it has no categories: no plot of its own)
+    # every plot shows the new guard (it has no categories: no plot of its own); the fixture files predate
+    # all-correct, which the consistency plot needs
+    for name in [name for name in PLOTS[:-1] if name != "consistency_vs_f1"]:
         assert (out / "plots" / f"{name}.png").read_bytes() != (baseline / "plots" / f"{name}.png").read_bytes(), name
 
 
@@ -245,9 +253,13 @@ def test_a_run_scored_by_the_harness_is_accepted(tmp_path):
     metrics = write_metrics(run_dir, n_bootstrap=10)
     info = {"guard": "scored-guard", "model": "fixture/scored", "model_params": 0.5, "run_id": "r1"}
     (run_dir / "run.json").write_text(json.dumps({**info, "created": "2025-01-01T00:00:00+00:00"}))
-    result = build_leaderboard(tmp_path / "results", tmp_path / "out")
+    result = build_leaderboard(tmp_path / "results", tmp_path / "out", n_bootstrap=200)
     assert result.skipped == []
-    (row,) = result.table.rows
+    (row,) = result.table.guards
+    assert row.tier == 1 and {r.guard for r in result.table.rows if r.reference} == {
+        "ref: always-safe", "ref: coin", "ref: always-unsafe"
+    }  # fmt: skip
+    assert row.headline == metrics["headline"]["macro_f1"]
     assert row.f1[("openai_moderation", "ja")] == metrics["splits"]["openai_moderation/ja"]["f1"]
     assert row.parse_fail == pytest.approx(2 / 5340)  # item 3 in Japanese, in both sets
     assert row.all_agree == pytest.approx(fmean(b["all_agree"] for b in metrics["consistency"].values()))
@@ -308,17 +320,16 @@ def test_intervals_and_marks_follow_from_the_metrics_files(board):
     assert float(row["f1_toxicchat_ja_vs_en_p_holm"]) == pytest.approx(gap["f1_diff_p_holm"])
     assert float(row["f1_toxicchat_ja_vs_en_mcnemar_p_holm"]) == pytest.approx(gap["mcnemar_p_holm"])
     assert row["f1_toxicchat_ja_vs_en_significant"] == "1" and row["f1_toxicchat_hi_vs_en_significant"] == "0"
-    assert float(row["f1_avg_ci_low"]) == pytest.approx(100 * alpha["f1_avg_ci95"]["all"][0], abs=0.006)
     assert "f1_toxicchat_en_vs_en_diff" not in row  # English is the reference, not tested against itself
     readme = (out / "README.md").read_text(encoding="utf-8")
     f1 = 100 * alpha["splits"]["toxicchat/ja"]["f1"]
-    assert f"| {f1:.1f} ±{100 * (ci[1] - ci[0]) / 2:.1f}\\* |" in readme
-    assert "| alpha-guard | TC | hi | 75.3 | -0.4 | -3.4 to +2.6 | 0.800 | 0.640 |  |" in readme
+    assert f"| {f1:.1f} ±{100 * (ci[1] - ci[0]) / 2:.1f}▼ |" in readme  # below English: ▼
+    assert "| alpha-guard | TC | hi | 2853 | 75.3 | -0.4 | \\[-3.4, +2.6\\] | 0.800 | 0.640 | – |  |" in readme
     tex = (out / "leaderboard.tex").read_text(encoding="utf-8")
-    assert "{\\scriptsize${\\pm}$3.0}$^{*}$" in tex
-    gamma = next(line for line in readme.splitlines() if line.startswith("| 3 | gamma_guard"))
-    assert "±" in gamma and "\\*" not in gamma  # split intervals but no tests in a schema-1 file
-    assert "No \\* marks for gamma_guard" in readme
+    assert "{\\scriptsize ${\\pm}$3.0}$^{\\blacktriangledown}$" in tex
+    gamma = [line for line in readme.splitlines() if line.startswith("| 3 | – | gamma_guard")][-1]
+    assert "±" in gamma and "▼" not in gamma and "▲" not in gamma  # split intervals but no tests in a schema-1 file
+    assert "No ▲/▼ marks for gamma_guard" in readme
 
 
 def test_older_metrics_files_are_shown_with_a_warning(board):
@@ -326,7 +337,8 @@ def test_older_metrics_files_are_shown_with_a_warning(board):
     warnings = "\n".join(result.warnings)
     assert "gamma_guard/20250515T000000Z: metrics.json has no language_gaps, f1_avg_ci95, category_recall" in warnings
     assert "beta-guard/run-a: metrics.json has no category_recall" in warnings
-    assert "alpha-guard" not in warnings
+    assert "alpha-guard/20250602T090000Z: metrics.json has no headline (schema 2)" in warnings
+    assert "alpha-guard: run 20250602T090000Z keeps no predictions file, so no tier" in warnings
     runner = CliRunner()
     output = runner.invoke(app, ["leaderboard", "--results-dir", str(RESULTS), "--out", str(result.files[0].parent)])
     assert output.exit_code == 0 and "rescore it with `cgbench score" in output.output

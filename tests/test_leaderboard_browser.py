@@ -193,23 +193,23 @@ def test_every_image_loads(loaded):
         "Promise.all(Array.from(document.images).map(i => i.decode().then(() => [i.src, i.naturalWidth],"
         " () => [i.src, 0])))"
     )
-    assert len(images) == 7  # three sets, heatmap, consistency, gap, and alpha-guard's categories
+    assert len(images) == 8  # headline, three sets, heatmap, consistency, gap, and alpha-guard's categories
     assert all(width > 0 for _, width in images), images
     assert browser.errors() == []
 
 
 def test_clicking_a_header_sorts_the_table(loaded):
     browser, _ = loaded
-    assert _column(browser, 1) == ["alpha-guard", "beta-guard", "gamma_guard"]  # ranked by avg F1
+    assert _column(browser, 2) == ["alpha-guard", "beta-guard", "gamma_guard"]  # ranked by macro-F1
     gap_index = browser.evaluate("document.querySelector('#col-f1_gap').cellIndex")
     browser.click("#col-f1_gap")
-    assert _column(browser, 1) == ["gamma_guard", "alpha-guard", "beta-guard"]  # smallest gap first
+    assert _column(browser, 2) == ["gamma_guard", "alpha-guard", "beta-guard"]  # smallest gap first
     assert _column(browser, gap_index) == ["7.3", "12.0", "25.3"]
     assert browser.evaluate("document.querySelector('#col-f1_gap').getAttribute('aria-sort')") == "ascending"
     browser.click("#col-f1_gap")
-    assert _column(browser, 1) == ["beta-guard", "alpha-guard", "gamma_guard"]
-    browser.click("#leaderboard thead tr:last-child th:nth-child(2)")  # guard names, A to Z
-    assert _column(browser, 1) == ["alpha-guard", "beta-guard", "gamma_guard"]
+    assert _column(browser, 2) == ["beta-guard", "alpha-guard", "gamma_guard"]
+    browser.click("#leaderboard thead tr:last-child th:nth-child(3)")  # guard names, A to Z
+    assert _column(browser, 2) == ["alpha-guard", "beta-guard", "gamma_guard"]
     assert browser.errors() == []
 
 
@@ -217,28 +217,28 @@ def test_intervals_show_with_their_bounds_on_hover(loaded):
     browser, _ = loaded
     index = browser.evaluate("document.querySelector('#col-f1_toxicchat_ja').cellIndex")
     cells = browser.evaluate(
-        f"Array.from(document.querySelectorAll('#leaderboard tbody tr')).map(r => [r.cells[{index}].textContent,"
+        f"Array.from(document.querySelectorAll('#by-split-table tbody tr')).map(r => [r.cells[{index}].textContent,"
         f" r.cells[{index}].title])"
     )
     assert cells[0] == [
-        "64.3 ±3.0*",
-        "95% CI 61.3–67.3; vs en -11.4 points [-14.4, -8.4], p (Holm) <0.001, McNemar p (Holm) <0.001; "
+        "64.3 ±3.0▼",
+        "95% CI 61.3–67.3; vs en -11.4 points [-14.4, -8.4], bootstrap p (Holm) <0.001, McNemar p (Holm) <0.001; "
         "significant at 5%",
     ]
     assert cells[2][0] == "–"  # gamma_guard has no Japanese split
     visible = browser.evaluate(
-        "Array.from(document.querySelectorAll('#leaderboard tbody td.num')).filter(c => c.textContent.includes('±')"
+        "Array.from(document.querySelectorAll('#by-split-table tbody td.num')).filter(c => /±|\\[/.test(c.textContent)"
         " && c.getBoundingClientRect().width > 0).length"
     )
-    assert visible >= 50
+    assert visible >= 45  # every split and set average of the three runs that has an interval
 
 
-def test_significance_marks_show_in_red(loaded):
+def test_significance_marks_are_coloured_by_direction(loaded):
     browser, _ = loaded
-    marks = browser.evaluate("Array.from(document.querySelectorAll('#leaderboard .sig')).map(e => e.textContent)")
-    assert marks and set(marks) == {"*"}
-    color = browser.evaluate("getComputedStyle(document.querySelector('#leaderboard .sig')).color")
-    assert color == "rgb(207, 34, 46)"
+    marks = browser.evaluate("Array.from(document.querySelectorAll('#by-split-table .sig')).map(e => e.textContent)")
+    assert marks and set(marks) <= {"▲", "▼"}
+    color = browser.evaluate("getComputedStyle(document.querySelector('#by-split-table .sig.down')).color")
+    assert color == "rgb(207, 34, 46)"  # red: below English
     significant = browser.evaluate("document.querySelectorAll('.gaps-table tr.sig').length")
     rows = browser.evaluate("document.querySelectorAll('.gaps-table tbody tr').length")
     assert 0 < significant < rows == 30  # alpha and beta: 3 sets x 5 languages; gamma has no tests

@@ -79,18 +79,17 @@ def test_the_names_show_as_text_and_the_layout_holds(hostile):
     )
     header = browser.evaluate("document.querySelectorAll('#leaderboard thead tr:last-child th').length")
     assert len(rows) == 2 and all(len(row) == header for row in rows)
-    (mine,) = [row for row in rows if row[1] == GUARD]
-    assert mine[3] == MODEL
+    (mine,) = [row for row in rows if row[2] == GUARD]
     titles = browser.evaluate("Array.from(document.querySelectorAll('#leaderboard td[title]'), c => c.title)")
-    assert f"run {RUN_ID}" in titles
-    ids = browser.evaluate("Array.from(document.querySelectorAll('#leaderboard th[id]'), h => h.id)")
+    assert f"{MODEL}, run {RUN_ID}" in titles
+    ids = browser.evaluate("Array.from(document.querySelectorAll('table.sortable th[id]'), h => h.id)")
     assert f"col-f1_toxicchat_{LANG}" in ids and all(i.startswith("col-") for i in ids)
-    headers = browser.evaluate("Array.from(document.querySelectorAll('#leaderboard thead th'), h => h.textContent)")
+    headers = browser.evaluate("Array.from(document.querySelectorAll('table.sortable thead th'), h => h.textContent)")
     assert LANG in headers and BENCHMARK in headers
     images = browser.evaluate(
         "Promise.all(Array.from(document.images).map(i => i.decode().then(() => i.naturalWidth, () => 0)))"
     )
-    assert len(images) == 7 and all(width > 0 for width in images)  # the hostile set's plot loads too
+    assert len(images) == 8 and all(width > 0 for width in images)  # the hostile set's plot loads too
     assert browser.errors() == []
 
 

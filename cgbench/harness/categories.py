@@ -9,6 +9,7 @@ present in both).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping
 
@@ -57,6 +58,14 @@ def _by_language(benchmark: str, data_dir: str | os.PathLike | None) -> ByLangua
         if any(harm_categories(benchmark, item.meta) for item in items):
             table[lang] = {item.idx: harm_categories(benchmark, item.meta) for item in items}
     return table
+def wilson_ci95(successes: int, n: int) -> list[float]:
+    """Wilson score 95% interval of a proportion: unlike the normal interval it stays within [0, 1] and is
+    not empty at 0 or n successes, which matters for categories of twenty items."""
+    z = 1.959963984540054
+    share = successes / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [max(0.0, centre - half), min(1.0, centre + half)]
 
 
 def category_recall(
@@ -87,8 +96,12 @@ def category_recall(
             loophole = None
             if lang != reference and flagged:
                 loophole = sum(by_lang[lang][idx]["pred"] == 0 for idx in flagged) / len(flagged)
+            hits = sum(p["pred"] == 1 for p in items)
             cells[lang] = CategoryCell(
-                n=len(items), recall=sum(p["pred"] == 1 for p in items) / len(items), loophole_rate=loophole
+                n=len(items),
+                recall=hits / len(items),
+                loophole_rate=loophole,
+                recall_ci95=wilson_ci95(hits, len(items)),
             )
         if cells:
             table[category] = cells

@@ -131,7 +131,9 @@ def run_info(results: dict[str, Any], results_file: Path, predictions: list[Pred
     model_args = config.get("model_args") or {}
     if isinstance(model_args, str):
         model_args = dict(part.split("=", 1) for part in model_args.split(",") if "=" in part)
-    model = results.get("model_name") or model_args.get("pretrained") or model_args.get("model") or "unknown"
+    model = model_label(
+        results.get("model_name") or model_args.get("pretrained") or model_args.get("model") or "unknown"
+    )
     metadata = _first_config(results).get("metadata") or {}
     wall = float(results.get("total_evaluation_time_seconds") or 0.0)
     versions = {"cgbench": cgbench.__version__, "lm_eval": results.get("lm_eval_version")}
@@ -153,6 +155,14 @@ def run_info(results: dict[str, Any], results_file: Path, predictions: list[Pred
         n_samples=_n_samples(results, len(predictions)),
         **_created(results.get("date")),
     )
+
+
+def model_label(model: object) -> str:
+    """The model as recorded: a hub id as given, a local folder by its name only (an absolute or relative path
+    says nothing about the model on another machine)."""
+    text = str(model).rstrip("/")
+    local = text.startswith(("/", "./", "../", "~")) or text.count("/") > 1 or Path(text).expanduser().is_dir()
+    return Path(text).name if local and Path(text).name else text
 
 
 def guard_name(model: str) -> str:

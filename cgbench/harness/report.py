@@ -65,8 +65,12 @@ def consistency_table(benchmark: str, c: Consistency) -> Table:
 
 
 def consistency_summary(c: Consistency) -> str:
+    balanced = c.get("all_correct_balanced")
+    correct = "" if balanced is None else f"all right on {pct(balanced)}% (balanced over the classes); "
+    en_right = c.get("all_agree_en_right")
+    agree_en = "" if en_right is None else f"agree on {pct(en_right)}% of the items English gets right; "
     return (
-        f"all {len(c['languages'])} languages agree on {pct(c['all_agree'])}% of items; "
+        f"all {len(c['languages'])} languages agree on {pct(c['all_agree'])}% of items; {agree_en}{correct}"
         f"Fleiss kappa {kappa(c['fleiss_kappa'])}; "
         f"F1 gap {pct(c['f1_gap'])} points ({c['best_lang']} {pct(c['f1_by_lang'][c['best_lang']])} - "
         f"{c['worst_lang']} {pct(c['f1_by_lang'][c['worst_lang']])})"
@@ -78,8 +82,27 @@ def points(value: float) -> str:
     return f"{100 * value:+.1f}"
 
 
-def p_value(value: float) -> str:
+def p_value(value: float, bound: bool = False) -> str:
+    """A p-value; ``bound``: no bootstrap draw crossed 0, so the data only say it is below the value."""
+    if bound:
+        return f"<{value:.2g}"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def headline_line(metrics: MetricsFile) -> str:
+    """The ranking metric in one line: macro-F1 over the two-class sets, one-class sets apart."""
+    h = metrics.get("headline")
+    if not h:
+        return ""
+    ci = h.get("macro_f1_ci95") or []
+    interval = f" [{pct(ci[0])}, {pct(ci[1])}]" if ci else ""
+    parts = [f"headline macro-F1 {pct(h['macro_f1'])}{interval} over {', '.join(h['sets']) or 'no two-class set'}"]
+    for benchmark, block in h["one_class"].items():
+        if "recall" in block:
+            parts.append(f"{benchmark} recall {pct(block['recall'])}, FNR {pct(block['fnr'])}")
+        else:
+            parts.append(f"{benchmark} FPR {pct(block['fpr'])}")
+    return "; ".join(parts)
 
 
 def gaps_table(benchmark: str, gaps: dict[str, LanguageGap]) -> Table:
@@ -89,10 +112,10 @@ def gaps_table(benchmark: str, gaps: dict[str, LanguageGap]) -> Table:
         "n",
         "F1 - en\n(points)",
         "95% CI",
-        "p\n(Holm)",
-        "only L\nright",
-        "only en\nright",
+        "boot. p\n(Holm)",
+        "right only\nL / en",
         "McNemar\np (Holm)",
+        "test",
         "",
     )
     for column in columns:
@@ -103,16 +126,17 @@ def gaps_table(benchmark: str, gaps: dict[str, LanguageGap]) -> Table:
             lang,
             str(gap["n"]),
             points(gap["f1_diff"]),
-            f"{points(ci[0])} to {points(ci[1])}" if ci else "-",
-            "-" if gap["f1_diff_p_holm"] is None else p_value(gap["f1_diff_p_holm"]),
-            str(gap["only_lang_right"]),
-            str(gap["only_ref_right"]),
+            f"[{points(ci[0])}, {points(ci[1])}]" if ci else "-",
+            "-" if gap["f1_diff_p_holm"] is None else p_value(gap["f1_diff_p_holm"], gap.get("f1_diff_p_bound", False)),
+            f"{gap['only_lang_right']}/{gap['only_ref_right']}",
             p_value(gap["mcnemar_p_holm"]),
-            "*" if gap["significant"] else "",
+            {"bootstrap": "boot.", "mcnemar": "McN."}.get(gap.get("decision", ""), "-"),
+            ("▲" if gap.get("direction", 0) > 0 else "▼") if gap["significant"] else "",
         )
     table.caption = (
-        "* F1 gap significant at 5% (paired bootstrap, Holm-adjusted over the languages); "
-        "McNemar: exact test on right/wrong verdicts (accuracy), Holm-adjusted"
+        "▲ / ▼ significantly above / below English at 5% by the test: boot. = paired bootstrap (10,000 draws) on sets "
+        "with both classes, McN. = McNemar's exact test on all-unsafe sets; Holm over all of the run's gaps; "
+        "< : no draw crossed 0"
     )
     return table
 
@@ -137,6 +161,8 @@ def print_tables(metrics: MetricsFile, console: Console | None = None) -> None:
     """Print the split table; per benchmark the consistency table, the language gaps and the categories."""
     console = console or Console()
     console.print(splits_table(metrics))
+    if line := headline_line(metrics):
+        console.print(line, end="\n\n")
     gaps, categories = metrics.get("language_gaps", {}), metrics.get("category_recall", {})
     for benchmark, c in sorted(metrics["consistency"].items()):
         console.print(consistency_table(benchmark, c))

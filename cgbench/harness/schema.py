@@ -55,21 +55,31 @@ class Consistency(TypedDict):
     worst_lang: str
     n_parallel_vs_en: NotRequired[dict[str, int]]  # items each language shares with English
     label_disagreements_vs_en: NotRequired[dict[str, int]]  # of those, items labelled otherwise than in English
+    all_correct: float  # share of items every language gets right (a constant guard gets only one class)
+    all_correct_balanced: float  # mean over the gold classes of all_correct within the class: 50% for a constant
+    n_en_right: int  # items English gets right (verdict parsed and equal to the gold label)
+    all_agree_en_right: float | None  # share of those that every language judges the same; None without English
 
 
 class LanguageGap(TypedDict):
-    """One language against English on the same items of one benchmark (``harness.significance``)."""
+    """One language against English on the items both have, in one benchmark (``harness.significance``)."""
 
     n: int  # items present in both languages
+    n_bootstrap: int  # resamples behind the interval and the bootstrap p-value
     f1_diff: float  # F1(L) - F1(en) on those items
     f1_diff_ci95: list[float]  # paired percentile bootstrap 95% interval (empty without resamples)
     f1_diff_p: float | None  # two-sided paired bootstrap p-value of no F1 difference
-    f1_diff_p_holm: float | None  # f1_diff_p, Holm-adjusted over the benchmark's languages
+    f1_diff_p_bound: bool  # no resample reached 0: f1_diff_p is the bound 1/(B+1), read it as "<"
+    f1_diff_p_holm: float | None  # f1_diff_p, Holm-adjusted over all of the guard's gaps
     only_lang_right: int  # McNemar's discordant pairs: right in L only
     only_ref_right: int  # ... right in English only
     mcnemar_p: float  # exact two-sided McNemar p-value (accuracy)
-    mcnemar_p_holm: float  # mcnemar_p, Holm-adjusted over the benchmark's languages
-    significant: bool  # f1_diff_p_holm < 0.05: the F1 gap is significant at 5%
+    mcnemar_p_holm: float  # mcnemar_p, Holm-adjusted over all of the guard's gaps
+    decision: str  # "bootstrap" on a set with both classes, "mcnemar" on an all-unsafe set
+    p: float | None  # the decision's p-value
+    p_holm: float | None  # p, Holm-adjusted over all of the guard's gaps (one family per guard)
+    direction: int  # +1: L scores above English, -1: below, 0: equal
+    significant: bool  # p_holm < 0.05
 
 
 class CategoryCell(TypedDict):
@@ -78,6 +88,18 @@ class CategoryCell(TypedDict):
     n: int  # items of the category in the language
     recall: float  # share flagged unsafe (an unparsed output is a miss)
     loophole_rate: float | None  # flagged in English, passed as safe here; None for English or when English flags none
+    recall_ci95: list[float]  # Wilson 95% interval of the recall
+
+
+class Headline(TypedDict):
+    """The ranking metric of a run (``harness.headline``): macro-F1 over the sets with both classes; the
+    one-class sets apart, as recall and miss rate (FNR)."""
+
+    macro_f1: float | None  # mean over two-class sets of the mean over languages of macro-F1; None without one
+    macro_f1_ci95: list[float]  # percentile bootstrap 95% interval (items resampled within each set)
+    sets: dict[str, float]  # two-class set -> its mean macro-F1 over languages
+    one_class: dict[str, dict[str, float]]  # one-class set -> {"recall", "fnr"} (all-unsafe) or {"fpr"} (all-safe)
+    n_bootstrap: int
 
 
 class MetricsFile(TypedDict, total=False):
@@ -98,6 +120,7 @@ class MetricsFile(TypedDict, total=False):
     calibration: dict[str, dict]  # benchmark -> harness.calibration.SetCalibration (runs with scores)
     category_consistency: dict[str, dict[str, dict]]  # benchmark -> lang -> harness.category_consistency cell
     script_gaps: dict[str, dict[str, dict]]  # benchmark -> LANG-Latn -> harness.script_gaps.ScriptGap
+    headline: Headline  # schema 3: the ranking metric (``harness.headline``)
 
 
 class RunInfo(TypedDict, total=False):

@@ -14,18 +14,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 from cgbench.benchmarks import find_set
 from cgbench.harness.calibration import calibration_table
 from cgbench.harness.categories import category_recall, load_categories
 from cgbench.harness.category_consistency import category_consistency
 from cgbench.harness.consistency import CONSISTENCY_POLICY, benchmark_consistency, verdict_matrix
+from cgbench.harness.headline import headline
 from cgbench.harness.metrics import PARSE_FAILURE_POLICY, split_metrics
+from cgbench.harness.resample import N_BOOTSTRAP, percentile_ci
 from cgbench.harness.runfolder import PREDICTION_FILES, RunError, check_run_id, predictions_file
 from cgbench.harness.schema import MetricsFile, Prediction, RunInfo
 from cgbench.harness.script_gaps import script_gaps
-from cgbench.harness.significance import SIGNIFICANCE_POLICY, average_f1_ci95, language_gaps
+from cgbench.harness.significance import SIGNIFICANCE_POLICY, adjust_family, average_f1_draws, language_gaps
 
-SCHEMA_VERSION = 2  # 2: language_gaps, f1_avg_ci95, category_recall
+# 2: language_gaps, f1_avg_ci95, category_recall; 3: headline, gaps on the items L shares with English in
+# one Holm family per guard, consistency beyond all-agree, Wilson intervals on category recall
+SCHEMA_VERSION = 3
 CATEGORIES_NOTE = "categories from the upstream metadata of the English split (per language in RTP-LX and added sets)"
 
 
@@ -134,7 +140,7 @@ def _group(predictions: Iterable[Prediction]) -> dict[str, dict[str, list[Predic
 def score_predictions(
     predictions: list[Prediction],
     *,
-    n_bootstrap: int = 1000,
+    n_bootstrap: int = N_BOOTSTRAP,
     seed: int = 0,
     categories: dict[str, dict[int, list[str]]] | None = None,
     categories_note: str = "",
@@ -158,6 +164,7 @@ def score_predictions(
                     all_unsafe=known.all_unsafe if known else False,
                     n_bootstrap=n_bootstrap,
                     seed=seed,
+                    two_class_set=bool(known and not known.all_unsafe),
                 )
             except ValueError as exc:
                 raise ScoringError(f"{benchmark}/{lang}: {exc}") from exc
@@ -165,17 +172,17 @@ def score_predictions(
                 splits[f"{benchmark}/{lang}"]["codes_missing"] = missing / len(preds)
         everything = [p for preds in by_lang.values() for p in preds]
         if _has_common_item(by_lang):
-            langs, _, verdicts, labels = verdict_matrix(everything)
+            _, _, verdicts, labels = verdict_matrix(everything)
             matrices[benchmark] = (labels, verdicts)
             if len(by_lang) > 1:
                 consistency[benchmark] = benchmark_consistency(everything)
-                if found := language_gaps(labels, verdicts, langs, n_bootstrap=n_bootstrap, seed=seed):
-                    gaps[benchmark] = found
+        items = {lang: {p["idx"]: (p["label"], p["pred"]) for p in preds} for lang, preds in by_lang.items()}
+        if found := language_gaps(items, n_bootstrap=n_bootstrap, seed=seed):
+            gaps[benchmark] = found
         if categories and benchmark in categories:
             recall[benchmark] = category_recall(everything, categories[benchmark])
-    averages = {benchmark: average_f1_ci95([m], n_bootstrap, seed) for benchmark, m in matrices.items()}
-    if averages and n_bootstrap > 0:
-        averages["all"] = average_f1_ci95(list(matrices.values()), n_bootstrap, seed)
+    adjust_family(gaps)
+    averages = _average_intervals(matrices, n_bootstrap, seed)
     return MetricsFile(
         schema_version=SCHEMA_VERSION,
         splits=splits,
@@ -190,7 +197,19 @@ def score_predictions(
         calibration=calibration_table(predictions),
         category_consistency=category_consistency(predictions, categories),
         script_gaps=script_gaps(predictions),
+        headline=headline(predictions, n_bootstrap, seed),
     )
+
+
+def _average_intervals(matrices: dict, n_bootstrap: int, seed: int) -> dict[str, list[float]]:
+    """Intervals of each set's average F1 and of their mean ("all"), from one resample per set."""
+    if n_bootstrap <= 0:
+        return {benchmark: [] for benchmark in matrices}
+    draws = {b: average_f1_draws(*m, n_bootstrap, seed + k) for k, (b, m) in enumerate(matrices.items())}
+    averages = {benchmark: percentile_ci(values) for benchmark, values in draws.items()}
+    if draws:
+        averages["all"] = percentile_ci(np.mean(list(draws.values()), axis=0))
+    return averages
 
 
 def _categories_of(predictions: list[Prediction]) -> dict:
@@ -214,7 +233,7 @@ def write_json(path: Path, data: object) -> None:
     os.replace(partial, path)
 
 
-def write_metrics(run_dir: str | Path, *, n_bootstrap: int = 1000, seed: int = 0) -> MetricsFile:
+def write_metrics(run_dir: str | Path, *, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> MetricsFile:
     """Score ``run_dir/predictions.jsonl[.gz]`` into ``run_dir/metrics.json``."""
     source = predictions_file(run_dir)
     if source is None:

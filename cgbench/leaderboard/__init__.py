@@ -27,17 +27,24 @@ class Leaderboard:
 
 
 def build_leaderboard(
-    results_dir: Path, out_dir: Path, picks: dict[str, str] | None = None, reported: Reported | None = None
+    results_dir: Path,
+    out_dir: Path,
+    picks: dict[str, str] | None = None,
+    reported: Reported | None = None,
+    n_bootstrap: int | None = None,
 ) -> Leaderboard:
-    """Regenerate every output under ``out_dir`` from the runs under ``results_dir``."""
+    """Regenerate every output under ``out_dir`` from the runs under ``results_dir``; ``n_bootstrap``: resamples
+    of the tiers' paired tests (default :data:`cgbench.harness.resample.N_BOOTSTRAP`)."""
     from cgbench.leaderboard.diagnostics import build_diagnostics
     from cgbench.leaderboard.html import page
     from cgbench.leaderboard.plots import write_plots
+    from cgbench.leaderboard.standings import compute_standings
     from cgbench.leaderboard.text import leaderboard_csv, leaderboard_tex, readme, reported_csv
 
     runs, skipped = load_runs(results_dir)
     chosen = select_runs(paper_runs(runs), picks)  # a run of RTP-LX or an added set only gets its own section
-    table = build_table(chosen)
+    standings = compute_standings(chosen, **({} if n_bootstrap is None else {"n_bootstrap": n_bootstrap}))
+    table = build_table(chosen + standings.references, standings.by_guard, standings.notes)
     reported = reported or load_reported()
     out_dir.mkdir(parents=True, exist_ok=True)
     plots_dir = out_dir / PLOTS_DIR
@@ -57,7 +64,7 @@ def build_leaderboard(
     for name, text in texts.items():
         (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
     files = [out_dir / name for name in texts] + [plots_dir / f"{n}.{ext}" for n in plots for ext in ("png", "svg")]
-    warnings = [warning for run in chosen if (warning := run.warning())]
+    warnings = [warning for run in chosen if (warning := run.warning())] + standings.notes
     return Leaderboard(table=table, skipped=skipped, files=sorted(files), warnings=warnings)
 
 

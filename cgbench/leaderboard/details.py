@@ -6,47 +6,67 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cgbench.benchmarks import category_label
-from cgbench.leaderboard.formats import REFERENCE, lang_order, p_text, pct, points
+from cgbench.leaderboard.formats import REFERENCE, direction_mark, lang_order, p_bound_text, p_text, pct, points
 from cgbench.leaderboard.reported import Reported
 from cgbench.leaderboard.table import Table, short_name, split_order
 
 
 @dataclass(frozen=True)
 class Cells:
-    """A small table: a header and rows of text cells; ``marked`` rows are significant gaps."""
+    """A small table: a header and rows of text cells; ``marked`` rows are significant gaps (``directions``:
+    +1 above English, -1 below); ``groups`` names the guard of each row, so a page can fold them by guard."""
 
     header: list[str]
     rows: list[list[str]]
     marked: list[bool]
     text_columns: int = 2  # the leading columns that hold text; the rest are numbers
+    directions: list[int] | None = None
+    groups: list[str] | None = None
 
 
 def gap_cells(table: Table) -> Cells:
     """One row per guard, set and non-English language with a test against English."""
-    header = ["guard", "set", "lang", "F1", f"F1 − {REFERENCE}", "95% CI", "p (Holm)", "McNemar p (Holm)", ""]
-    rows, marked = [], []
-    for row in table.rows:
+    header = [
+        "guard",
+        "set",
+        "lang",
+        "n",
+        "F1",
+        f"F1 − {REFERENCE}",
+        "95% CI",
+        "bootstrap p (Holm)",
+        "McNemar p (Holm)",
+        "decided by",
+        "",
+    ]
+    rows, marked, directions, groups = [], [], [], []
+    for row in table.guards:
         for benchmark in table.benchmarks:
             for lang in table.languages(benchmark):
                 gap = row.gaps.get((benchmark, lang))
                 if not gap:
                     continue
                 ci = gap.get("f1_diff_ci95") or []
+                direction = row.direction((benchmark, lang))
                 rows.append(
                     [
                         row.guard,
                         short_name(benchmark),
                         lang,
+                        str(gap.get("n", "")),
                         pct(row.f1.get((benchmark, lang))),
                         points(gap["f1_diff"]),
-                        f"{points(ci[0])} to {points(ci[1])}" if ci else "–",
-                        p_text(gap.get("f1_diff_p_holm")),
+                        f"[{points(ci[0])}, {points(ci[1])}]" if ci else "–",
+                        p_bound_text(gap.get("f1_diff_p_holm"), bool(gap.get("f1_diff_p_bound"))),
                         p_text(gap.get("mcnemar_p_holm")),
-                        "*" if gap.get("significant") else "",
+                        {"mcnemar": "McNemar", "bootstrap": "bootstrap"}.get(gap.get("decision", ""), "–"),
+                        direction_mark(direction),
                     ]
                 )
                 marked.append(bool(gap.get("significant")))
-    return Cells(header, rows, marked, text_columns=3)
+                directions.append(direction)
+                groups.append(row.guard)
+    return Cells(header, rows, marked, text_columns=3, directions=directions, groups=groups)
 
 
 def category_cells(table: Table, guard: str) -> Cells:
@@ -61,10 +81,12 @@ def category_cells(table: Table, guard: str) -> Cells:
         for lang in langs:
             cell = by_lang.get(lang)
             loophole = "" if not cell or cell.get("loophole_rate") is None else f" ({pct(cell['loophole_rate'])})"
-            cells.append("–" if not cell else pct(cell["recall"]) + loophole)
+            ci = cell.get("recall_ci95") if cell else None
+            interval = f" [{pct(ci[0], digits=0)}, {pct(ci[1], digits=0)}]" if ci else ""
+            cells.append("–" if not cell else pct(cell["recall"]) + interval + loophole)
         n = max(cell["n"] for cell in by_lang.values())
         rows.append([short_name(benchmark), category_label(category), str(n), *cells])
-    return Cells(["set", "category", "n", *langs], rows, [False] * len(rows))
+    return Cells(["set", "category", "n", *langs], rows, [False] * len(rows), groups=[guard] * len(rows))
 
 
 def comparison_cells(table: Table, reported: Reported) -> Cells:

@@ -23,6 +23,7 @@ NEWER_FIELDS = {
     "language_gaps": "significance marks",
     "f1_avg_ci95": "intervals of the averages",
     "category_recall": "recall by harm category",
+    "headline": "the headline's interval and the gap tests of schema 3 (one Holm family per guard)",
 }
 
 
@@ -44,6 +45,7 @@ class Run:
     created: datetime | None
     info: RunInfo
     metrics: MetricsFile
+    reference: bool = False  # a trivial guard computed from the data (``harness.ranking``), never run
 
     def missing(self) -> list[str]:
         """The newer metrics.json fields this run lacks (an older file, or a run scored without them)."""

@@ -1,8 +1,10 @@
-"""The ranked table: one row per guard, computed from its run's ``metrics.json`` and ``run.json``.
+"""The ranked table: one row per guard, computed from its run's ``metrics.json`` and ``run.json``, plus the
+reference rows (trivial guards computed from the labels) and each row's tier (``leaderboard.standings``).
 
-Every figure is a fraction in [0, 1]; the writers show percentages. Averages are plain means over the
-splits a run has: a set's average over its languages, the overall average over the sets' averages (so
-each set counts once), and the consistency columns over the sets that have a consistency block.
+Every figure is a fraction in [0, 1]; the writers show percentages. Rows are ranked by the headline
+(``harness.headline``: macro-F1 over the sets with both classes). Averages are plain means over the splits a
+run has: a set's average over its languages, and the consistency columns over the sets that have a
+consistency block.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from statistics import fmean
 from typing import Any
 
 from cgbench.benchmarks import BENCHMARKS, LANGUAGES, category_order
+from cgbench.harness.headline import PairedDifference
+from cgbench.harness.ranking import Standing
 from cgbench.leaderboard.runs import Run
 
 SHORT_NAMES = {"openai_moderation": "OM", "toxicchat": "TC", "simple_safety_tests": "SST"}
@@ -41,18 +45,53 @@ class Row:
     gaps: dict[Split, dict[str, Any]] = field(default_factory=dict)  # LanguageGap of each non-English split
     categories: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)  # set/cat/lang
     codes_missing: float = 0.0  # share of all items answered unsafe without the categories line (Llama Guard 4)
+    headline: float | None = None  # macro-F1 over the two-class sets: the ranking metric
+    headline_ci: Interval | None = None
+    set_macro_f1: dict[str, float] = field(default_factory=dict)  # two-class set -> mean macro-F1
+    one_class: dict[str, dict[str, float]] = field(default_factory=dict)  # one-class set -> recall/fnr or fpr
+    kappa: float | None = None  # Fleiss' kappa, mean over sets
+    all_correct: float | None = None  # balanced all-correct, mean over the two-class sets (50% for a constant)
+    agree_en_right: float | None = None  # all-agree on the items English gets right, mean over sets
+    reference: bool = False  # a trivial guard computed from the labels
+    tier: int | None = None
+    vs_leader: PairedDifference | None = None
+    vs_above: PairedDifference | None = None
 
     @property
     def significant(self) -> set[Split]:
-        """The splits whose F1 differs from English at 5% (paired bootstrap, Holm over the set's languages)."""
+        """The splits whose F1 differs from English at 5% (Holm over all of the guard's gaps)."""
         return {split for split, gap in self.gaps.items() if gap.get("significant")}
+
+    def direction(self, split: Split) -> int:
+        """+1 where a significant gap is above English, -1 below, 0 where there is none."""
+        gap = self.gaps.get(split)
+        return int(gap.get("direction", -1 if gap["f1_diff"] < 0 else 1)) if gap and gap.get("significant") else 0
+
+    @property
+    def label(self) -> str:
+        """The rank as shown: references are not ranked."""
+        return "ref" if self.reference else str(self.rank)
 
 
 @dataclass(frozen=True)
 class Table:
     benchmarks: list[str]
     columns: list[Split]  # the splits any run has, in registry order
-    rows: list[Row]  # ranked by overall average F1
+    rows: list[Row]  # ranked by headline, reference rows among them at their headline's place
+    notes: list[str] = field(default_factory=list)  # runs without a tier, and why
+
+    @property
+    def guards(self) -> list[Row]:
+        """The measured rows, without the references."""
+        return [row for row in self.rows if not row.reference]
+
+    @property
+    def two_class(self) -> list[str]:
+        return [b for b in self.benchmarks if any(b in row.set_macro_f1 for row in self.rows)]
+
+    @property
+    def one_class(self) -> list[str]:
+        return [b for b in self.benchmarks if any(b in row.one_class for row in self.rows)]
 
     def languages(self, benchmark: str) -> list[str]:
         return [lang for b, lang in self.columns if b == benchmark]
@@ -82,19 +121,66 @@ class Column:
         return bool(gap and gap.get("significant"))
 
 
-def metric_columns(table: Table) -> list[Column]:
-    """The overall and consistency columns first, then per set one F1 column per language and the set average."""
+def headline_columns(table: Table) -> list[Column]:
+    """The summary: the headline and its parts, the one-class sets apart, and consistency."""
     columns = [
-        Column("f1_avg", "avg F1", "", "avg F1", lambda row: row.overall, interval=lambda row: row.overall_ci),
+        Column("headline", "macro-F1", "", "macro-F1", lambda row: row.headline, interval=lambda row: row.headline_ci),
+        Column(
+            "vs_leader",
+            "vs #1",
+            "",
+            "vs #1",
+            lambda row: row.vs_leader.diff if row.vs_leader else None,
+            interval=lambda row: row.vs_leader.ci95 if row.vs_leader and row.vs_leader.ci95 else None,
+        ),
+    ]
+    for benchmark in table.two_class:
+        columns.append(
+            Column(
+                f"macro_f1_{benchmark}",
+                f"{short_name(benchmark)} macro-F1",
+                "",
+                f"{short_name(benchmark)}",
+                lambda row, b=benchmark: row.set_macro_f1.get(b),
+            )
+        )
+    for benchmark in table.one_class:
+        short = short_name(benchmark) + "†"
+        columns += [
+            Column(
+                f"recall_{benchmark}",
+                f"{short} recall",
+                "",
+                f"{short} recall",
+                lambda row, b=benchmark: row.one_class.get(b, {}).get("recall", row.one_class.get(b, {}).get("fpr")),
+            ),
+            Column(
+                f"fnr_{benchmark}",
+                f"{short} FNR",
+                "",
+                f"{short} FNR",
+                lambda row, b=benchmark: row.one_class.get(b, {}).get("fnr"),
+                higher_is_better=False,
+            ),
+        ]
+    columns += [
         Column("all_agree", "all-agree", "", "all-agree", lambda row: row.all_agree),
-        Column("worst_lang_f1", "worst-lang F1", "", "worst-lang F1", lambda row: row.worst_lang_f1),
+        Column("kappa", "kappa", "", "kappa", lambda row: row.kappa),
+        Column("all_correct", "all-correct", "", "all-correct", lambda row: row.all_correct),
+        Column("agree_en_right", "agree | en right", "", "agree | en right", lambda row: row.agree_en_right),
         Column("f1_gap", "F1 gap", "", "F1 gap", lambda row: row.f1_gap, higher_is_better=False),
         Column("parse_fail", "parse fail", "", "parse fail", lambda row: row.parse_fail, higher_is_better=False),
     ]
     if any(row.codes_missing for row in table.rows):  # only guards whose format asks for a categories line
         columns.append(Column("codes_missing", "codes missing", "", "codes missing", lambda row: row.codes_missing))
+    return columns
+
+
+def metric_columns(table: Table) -> list[Column]:
+    """The headline and consistency columns first, then per set one F1 column per language and the set average."""
+    columns = headline_columns(table)
     for benchmark in table.benchmarks:
-        mark = "†" if recall_based(benchmark) else ""
+        mark = "†" if benchmark in table.one_class else ""
         group, short = benchmark_title(benchmark) + mark, short_name(benchmark) + mark
         for lang in table.languages(benchmark):
             split = (benchmark, lang)
@@ -141,14 +227,29 @@ def _avg_of(benchmark: str) -> Callable[[Row], float | None]:
     return lambda row: row.set_avg.get(benchmark)
 
 
-def build_table(runs: list[Run]) -> Table:
-    """Rank ``runs`` (one per guard) by overall average F1; ties share a rank and are ordered by guard."""
+def build_table(runs: list[Run], standings: dict[str, Standing] | None = None, notes: list[str] | None = None) -> Table:
+    """Rank ``runs`` (one per guard, references flagged) by headline; ties share a rank and are ordered by guard.
+    References take no rank of their own and do not push the guards below them down."""
     columns = sorted({_split(key) for run in runs for key in run.metrics["splits"]}, key=split_order)
     benchmarks = list(dict.fromkeys(benchmark for benchmark, _ in columns))
-    unranked = [_row(run, benchmarks) for run in runs]
-    unranked.sort(key=lambda row: (-row.overall, row.guard))
-    rows = [replace(row, rank=1 + sum(other.overall > row.overall for other in unranked)) for row in unranked]
-    return Table(benchmarks=benchmarks, columns=columns, rows=rows)
+    standings = standings or {}
+    unranked = [_with_standing(_row(run, benchmarks), standings.get(run.guard)) for run in runs]
+    unranked.sort(key=lambda row: (row.headline is None, -(row.headline or 0.0), row.guard))
+    guards = [row for row in unranked if not row.reference]
+    rows = [replace(row, rank=1 + sum(_above(other, row) for other in guards)) for row in unranked]
+    return Table(benchmarks=benchmarks, columns=columns, rows=rows, notes=list(notes or []))
+
+
+def _above(other: Row, row: Row) -> bool:
+    if row.headline is None:
+        return other.headline is not None or other.overall > row.overall
+    return other.headline is not None and other.headline > row.headline
+
+
+def _with_standing(row: Row, standing: Standing | None) -> Row:
+    if standing is None:
+        return row
+    return replace(row, tier=standing.tier, vs_leader=standing.vs_leader, vs_above=standing.vs_above)
 
 
 def benchmark_title(benchmark: str) -> str:
@@ -160,7 +261,7 @@ def short_name(benchmark: str) -> str:
 
 
 def recall_based(benchmark: str) -> bool:
-    """All-unsafe sets report F1 = 2R/(1+R)."""
+    """All-unsafe sets report F1 = 2R/(1+R): the registry's flag, for the whole set whatever subset a run has."""
     return benchmark in BENCHMARKS and BENCHMARKS[benchmark].all_unsafe
 
 
@@ -181,6 +282,8 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
     items = sum(split["n"] for split in splits.values())
     failed = sum(split["n"] * split["parse_fail"] for split in splits.values())
     averages = run.metrics.get("f1_avg_ci95", {})
+    headline = run.metrics.get("headline") or _headline_from_splits(splits)
+    two_class = set(headline.get("sets", {}))
     return Row(
         rank=0,
         guard=run.guard,
@@ -209,7 +312,42 @@ def _row(run: Run, benchmarks: list[str]) -> Row:
             benchmark: {category: by_category[category] for category in category_order(by_category)}
             for benchmark, by_category in run.metrics.get("category_recall", {}).items()
         },
+        headline=headline.get("macro_f1"),
+        headline_ci=headline["macro_f1_ci95"] if len(headline.get("macro_f1_ci95") or []) == 2 else None,
+        set_macro_f1=dict(headline.get("sets", {})),
+        one_class=dict(headline.get("one_class", {})),
+        kappa=_mean([b["fleiss_kappa"] for b in blocks.values() if b.get("fleiss_kappa") is not None]),
+        all_correct=_mean(
+            [
+                b["all_correct_balanced"]
+                for name, b in blocks.items()
+                if "all_correct_balanced" in b and name in two_class
+            ]
+        ),
+        agree_en_right=_mean(
+            [b["all_agree_en_right"] for b in blocks.values() if b.get("all_agree_en_right") is not None]
+        ),
+        reference=run.reference,
     )
+
+
+def _headline_from_splits(splits: dict[str, Any]) -> dict[str, Any]:
+    """The headline of a metrics.json written before it had one (schema 2), from its per-split macro-F1 and
+    recall; without an interval."""
+    by_set: dict[str, list[float]] = {}
+    recall: dict[str, list[float]] = {}
+    for key, split in splits.items():
+        benchmark = key.split("/")[0]
+        if split.get("macro_f1") is not None:
+            by_set.setdefault(benchmark, []).append(split["macro_f1"])
+        elif split.get("fpr") is None and "recall" in split:
+            recall.setdefault(benchmark, []).append(split["recall"])
+    sets = {b: fmean(v) for b, v in by_set.items()}
+    return {
+        "macro_f1": fmean(sets.values()) if sets else None,
+        "sets": sets,
+        "one_class": {b: {"recall": fmean(v), "fnr": 1 - fmean(v)} for b, v in recall.items()},
+    }
 
 
 def _worst_f1(benchmark: str, block: dict, f1: dict[Split, float]) -> float | None:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from cgbench.leaderboard.details import Cells, category_cells, comparison_cells, gap_cells
 from cgbench.leaderboard.escaping import csv_cell, md, md_code, tex
-from cgbench.leaderboard.formats import REFERENCE, p_text, pct, plus_minus
+from cgbench.leaderboard.formats import REFERENCE, direction_mark, interval_text, p_bound_text, p_text, pct
 from cgbench.leaderboard.reported import Reported
 from cgbench.leaderboard.table import (
     SHORT_NAMES,
@@ -20,19 +20,38 @@ from cgbench.leaderboard.table import (
     Table,
     benchmark_title,
     column_groups,
+    headline_columns,
     metric_columns,
     params_label,
-    recall_based,
     short_name,
 )
 
 
 def f1_cell(column: Column, row: Row, missing: str = "–") -> str:
-    """A table cell: the value, ``±`` half its 95% interval, and ``*`` when its gap to English is significant."""
+    """A table cell: the value, its 95% interval (``±`` when symmetric, else ``[lo, hi]``), and ▲ or ▼ when its
+    gap to English is significant (above or below English). The difference to the leader in points."""
     value = column.value(row)
     if value is None:
         return missing
-    return pct(value) + plus_minus(column.ci(row)) + ("*" if column.significant(row) else "")
+    if column.key in ("vs_leader",):
+        return f"{100 * value:+.1f}"
+    if column.key == "kappa":
+        return f"{value:.3f}"
+    mark = direction_mark(_direction(column, row)) if column.significant(row) else ""
+    return pct(value) + interval_text(value, column.ci(row)) + mark
+
+
+def _direction(column: Column, row: Row) -> int:
+    gap = column.test(row) or {}
+    return int(gap.get("direction", -1 if gap.get("f1_diff", 0) < 0 else 1))
+
+
+def tier_text(row: Row) -> str:
+    return "–" if row.tier is None else str(row.tier)
+
+
+def guard_text(row: Row) -> str:
+    return row.guard
 
 
 def has_test(column: Column) -> bool:
@@ -50,39 +69,60 @@ def gap_summary(column: Column, row: Row) -> str:
     if gap:
         diff_ci = gap.get("f1_diff_ci95") or []
         interval = f" [{100 * diff_ci[0]:+.1f}, {100 * diff_ci[1]:+.1f}]" if diff_ci else ""
+        decision = {"mcnemar": ", decided by McNemar", "bootstrap": ", decided by the bootstrap"}
         parts.append(
-            f"vs en {100 * gap['f1_diff']:+.1f} points{interval}, p (Holm) {p_text(gap.get('f1_diff_p_holm'))}, "
-            f"McNemar p (Holm) {p_text(gap.get('mcnemar_p_holm'))}"
+            f"vs en {100 * gap['f1_diff']:+.1f} points{interval}, bootstrap p (Holm) "
+            f"{p_bound_text(gap.get('f1_diff_p_holm'), bool(gap.get('f1_diff_p_bound')))}, "
+            f"McNemar p (Holm) {p_text(gap.get('mcnemar_p_holm'))}{decision.get(gap.get('decision', ''), '')}"
             + ("; significant at 5%" if gap.get("significant") else "")
         )
     return "; ".join(parts)
 
 
 def column_notes(table: Table) -> list[str]:
-    """What the abbreviations and the consistency columns mean (shared by the README and the page)."""
+    """What the abbreviations and the columns mean (shared by the README and the page)."""
     sets = ", ".join(f"{short_name(b)} = {benchmark_title(b)}" for b in table.benchmarks if b in SHORT_NAMES)
     notes = [
-        "F1 in percent with unsafe as the positive class; ranked by avg F1, the mean of the set averages.",
+        "Ranked by macro-F1: the mean of the unsafe-class and the safe-class F1, averaged over each set's languages, "
+        "then over the sets that have both classes. All figures in percent, unsafe is the positive class.",
+        "tier: guards whose macro-F1 is not significantly below the first guard of their tier (paired bootstrap "
+        "on the items both runs have, 5%); vs #1: macro-F1 minus the leader's, in points.",
+        "ref: rows are trivial guards computed from the labels, never run: always-unsafe flags everything, "
+        "always-safe nothing, coin flags at random at each set's share of unsafe items. A guard in their tier "
+        "is not shown to do better than a prior.",
         "–: not in the run; every average is over the splits the run has.",
     ]
     if sets:
         notes.append(f"{sets}.")
-    if any(recall_based(b) for b in table.benchmarks):
-        notes.append("† an all-unsafe set: F1 = 2R/(1+R) from recall R.")
+    if table.one_class:
+        notes.append(
+            "† a one-class set (every item unsafe): out of the headline, reported as recall and FNR (1 − recall); "
+            "its F1 = 2R/(1+R) rises with flagging everything."
+        )
     notes += [
-        "±: half the width of the F1's 95% bootstrap interval (items resampled; the bounds are in "
-        "leaderboard.csv and in the page's hover text).",
-        "*: differs from the same guard's English F1 on the same items at 5% (paired bootstrap of the "
-        "difference, p-values Holm-adjusted over the set's languages); McNemar's test on the verdicts is in "
-        "leaderboard.csv.",
-        "all-agree: share of items judged the same in every language; worst-lang F1: F1 of the set's weakest "
-        "language; F1 gap: best minus worst language F1. Each is averaged over the sets.",
+        "±: half the width of a symmetric 95% bootstrap interval; [lo, hi]: the bounds of an asymmetric one.",
+        "▲ / ▼: this language's F1 is significantly above / below the same guard's English F1 on the items both "
+        "have (paired bootstrap, 10,000 draws; McNemar's exact test on one-class sets), Holm-adjusted over all of "
+        "the guard's gaps at 5%.",
+        "Consistency, averaged over the sets: all-agree, the share of items judged the same in every "
+        "language (a constant guard scores 100); kappa, Fleiss' kappa, agreement beyond chance (– for a constant "
+        "guard); all-correct, the share of items every language gets right, balanced over the two classes "
+        "(the mean of its rate on unsafe and on safe items; 50 for a constant guard) and averaged over the sets "
+        "with both classes; agree | en right, all-agree on the items English gets right; F1 gap, best minus worst "
+        "language F1.",
         "parse fail: share of all outputs that could not be parsed (counted as errors, never as verdicts).",
     ]
-    older = [row.guard for row in table.rows if not row.gaps]
+    older = [row.guard for row in table.guards if not row.gaps]
     if older:
-        notes.append(f"No * marks for {', '.join(older)}: its metrics.json carries no tests against English.")
+        notes.append(f"No ▲/▼ marks for {', '.join(older)}: its metrics.json carries no tests against English.")
+    notes += table.notes
     return notes
+
+
+def split_columns(table: Table) -> list[Column]:
+    """The per-split F1 columns: the wide table below the summary."""
+    summary = {c.key for c in headline_columns(table)}
+    return [c for c in metric_columns(table) if c.key not in summary]
 
 
 def readme(table: Table, reported: Reported, plots: list[str]) -> str:
@@ -97,7 +137,9 @@ def readme(table: Table, reported: Reported, plots: list[str]) -> str:
         "",
     ]
     if table.rows:
-        lines += _markdown_ranked(table) + [""] + [f"- {md(note)}" for note in column_notes(table)] + [""]
+        lines += _markdown_ranked(table, headline_columns(table)) + [""]
+        lines += [f"- {md(note)}" for note in column_notes(table)] + [""]
+        lines += ["### F1 by set and language", "", *_markdown_ranked(table, split_columns(table)), ""]
         lines += ["### Runs", "", *_markdown_runs(table), ""]
         lines += _markdown_details(table)
     else:
@@ -125,12 +167,14 @@ GAP_CSV = (
 
 
 GAPS_ABOUT = (
-    "Each language against the same guard's English on the same items: F1 difference in points with its paired "
-    "bootstrap 95% interval, the bootstrap p-value of no difference and McNemar's exact test on right/wrong "
-    "verdicts, each Holm-adjusted over the set's languages. * marks an F1 gap significant at 5%."
+    "Each language against the same guard's English on the items both have (n): F1 difference in points with its "
+    "paired bootstrap 95% interval (10,000 draws; a p-value written < is a bound: no draw crossed 0) and McNemar's "
+    "exact test on right/wrong verdicts. The decision is the bootstrap on sets with both classes and McNemar's test "
+    "on one-class sets; all of a guard's gaps are one Holm family. ▲ / ▼: significantly above / below English at 5%."
 )
 CATEGORIES_ABOUT = (
-    "Recall (%) of the unsafe items of each harm category (OpenAI Moderation's flags, an item can carry several; "
+    "Recall (%) with its Wilson 95% interval in brackets, of the unsafe items of each harm category "
+    "(OpenAI Moderation's flags, an item can carry several; "
     "SimpleSafetyTests' harm areas), by language; in parentheses the loophole rate: of the category's items the "
     "guard flags in English, the share it passes as safe in that language."
 )
@@ -163,7 +207,7 @@ def leaderboard_csv(table: Table) -> str:
     """Percent with two decimals; beside each F1 its interval bounds, beside each non-English F1 its test
     against English (difference and interval in points, Holm-adjusted p-values, significance)."""
     columns = metric_columns(table)
-    header = ["rank", "guard", "model", "params_b", "run_id"]
+    header = ["rank", "tier", "reference", "guard", "model", "params_b", "run_id"]
     for c in columns:
         header.append(c.key)
         if c.interval is not None:
@@ -175,13 +219,25 @@ def leaderboard_csv(table: Table) -> str:
         params = "" if row.params_b is None else f"{row.params_b:g}"
         values = []
         for c in columns:
-            values.append(pct(c.value(row), missing="", digits=2))
+            value = c.value(row)
+            values.append(("" if value is None else f"{value:.4f}") if c.key == "kappa" else pct(value, "", 2))
             if c.interval is not None:
                 ci = c.ci(row)
                 values += [pct(ci[0], "", 2), pct(ci[1], "", 2)] if ci else ["", ""]
             if has_test(c):
                 values += _gap_csv(c.test(row))
-        rows.append([str(row.rank), row.guard, row.model, params, row.run_id, *values])
+        rows.append(
+            [
+                row.label,
+                tier_text(row).replace("–", ""),
+                "1" if row.reference else "0",
+                row.guard,
+                row.model,
+                params,
+                row.run_id,
+                *values,
+            ]
+        )
     return _csv(rows)
 
 
@@ -220,15 +276,15 @@ def leaderboard_tex(table: Table) -> str:
     columns = metric_columns(table)
     groups = column_groups(columns)
     lines = [
-        "% Generated by cgbench leaderboard; needs \\usepackage{booktabs,graphicx}.",
+        "% Generated by cgbench leaderboard; needs \\usepackage{booktabs,graphicx,amssymb}.",
         "\\begin{table*}[t]",
         "\\centering",
         "\\resizebox{\\textwidth}{!}{%",
-        "\\begin{tabular}{rll" + "r" * len(columns) + "}",
+        "\\begin{tabular}{rrll" + "r" * len(columns) + "}",
         "\\toprule",
-        " & & & " + " & ".join(_tex_group(group, n) for group, n in groups) + " \\\\",
-        " ".join(f"\\cmidrule(lr){{{a}-{b}}}" for a, b in _group_spans(groups, first=4)),
-        "\\# & Guard & Size & " + " & ".join(tex(c.sublabel) for c in columns) + " \\\\",
+        " & & & & " + " & ".join(_tex_group(group, n) for group, n in groups) + " \\\\",
+        " ".join(f"\\cmidrule(lr){{{a}-{b}}}" for a, b in _group_spans(groups, first=5)),
+        "\\# & Tier & Guard & Size & " + " & ".join(tex(c.sublabel) for c in columns) + " \\\\",
         "\\midrule",
     ]
     best = {c.key: _best(table, c) for c in columns}
@@ -236,13 +292,17 @@ def leaderboard_tex(table: Table) -> str:
         cells = []
         for c in columns:
             value = c.value(row)
-            cell = pct(value, missing="--")
-            cell = f"\\textbf{{{cell}}}" if value is not None and value == best[c.key] else cell
+            cell = tex(f1_cell(c, row, missing="--").split(" ")[0].rstrip("▲▼"))
+            cell = f"\\textbf{{{cell}}}" if value is not None and value == best[c.key] and not row.reference else cell
             if value is not None and c.ci(row):
-                cell += f"{{\\scriptsize${{\\pm}}${plus_minus(c.ci(row)).removeprefix(' ±')}}}"
-            cells.append(cell + ("$^{*}$" if c.significant(row) else ""))
+                cell += "{\\scriptsize " + _tex_interval(interval_text(value, c.ci(row)).strip()) + "}"
+            mark = {1: "$^{\\blacktriangle}$", -1: "$^{\\blacktriangledown}$"}.get(_direction(c, row), "")
+            cells.append(cell + (mark if c.significant(row) else ""))
         size = params_label(row.params_b, missing="--")
-        lines.append(f"{row.rank} & {tex(row.guard)} & {size} & " + " & ".join(cells) + " \\\\")
+        guard = f"\\textit{{{tex(row.guard)}}}" if row.reference else tex(row.guard)
+        lines.append(
+            f"{row.label} & {tier_text(row).replace('–', '--')} & {guard} & {size} & " + " & ".join(cells) + " \\\\"
+        )
     lines += [
         "\\bottomrule",
         "\\end{tabular}}",
@@ -253,15 +313,16 @@ def leaderboard_tex(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _markdown_ranked(table: Table) -> list[str]:
-    columns = metric_columns(table)
+def _markdown_ranked(table: Table, columns: list[Column]) -> list[str]:
     lines = [
-        _md_row(["#", "guard", "size", *(c.label for c in columns)]),
-        _md_row(["--:", "---", "--:", *("--:" for _ in columns)]),
+        _md_row(["#", "tier", "guard", "size", *(c.label for c in columns)]),
+        _md_row(["--:", "--:", "---", "--:", *("--:" for _ in columns)]),
     ]
     for row in table.rows:
         values = [f1_cell(c, row) for c in columns]
-        lines.append(_md_row([str(row.rank), row.guard, params_label(row.params_b), *values]))
+        guard = f"*{md(row.guard)}*" if row.reference else md(row.guard)
+        cells = [md(row.label), md(tier_text(row)), guard, md(params_label(row.params_b)), *(md(v) for v in values)]
+        lines.append(_md_cells(cells))
     return lines
 
 
@@ -307,6 +368,10 @@ def _csv(rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
+def _tex_interval(text: str) -> str:
+    return "${\\pm}$" + text.removeprefix("±") if text.startswith("±") else tex(text)
+
+
 def _tex_group(group: str, n: int) -> str:
     return f"\\multicolumn{{{n}}}{{c}}{{{tex(group)}}}" if group else " & ".join([""] * n)
 
@@ -321,7 +386,7 @@ def _group_spans(groups: list[tuple[str, int]], first: int) -> list[tuple[int, i
 
 
 def _best(table: Table, column: Column) -> float | None:
-    values = [v for v in (column.value(row) for row in table.rows) if v is not None]
+    values = [v for v in (column.value(row) for row in table.guards) if v is not None]
     if len(values) < 2:
         return None
     return max(values) if column.higher_is_better else min(values)

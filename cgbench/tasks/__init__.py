@@ -46,4 +46,64 @@ def lm_eval_argv(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "lm_eval", command, "--include_path", str(tasks_path()), *rest]
 
 
-__all__ = ["TASKS_DIR", "extra_tasks_dir", "lm_eval_argv", "tasks_path"]
+def _option(args: list[str], *names: str) -> tuple[bool, list[str]]:
+    """Whether an option of ``names`` is given, and its values: ``--name A B`` (up to the next option) or
+    ``--name=A``, as lm-eval's parser reads them (several occurrences add up)."""
+    given, values = False, []
+    for i, arg in enumerate(args):
+        name, sep, value = arg.partition("=")
+        if name not in names:
+            continue
+        given = True
+        if sep:
+            values.append(value)
+            continue
+        for following in args[i + 1 :]:
+            if following.startswith("-"):
+                break
+            values.append(following)
+    return given, values
+
+
+def _metadata(values: list[str]) -> dict:
+    """``--metadata`` as lm-eval reads it: a JSON object, or ``key=value`` pairs (values read as Python literals)."""
+    import ast
+    import json
+
+    if not values:
+        return {}
+    try:
+        parsed = json.loads(values[0])
+    except json.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return parsed
+    metadata = {}
+    for value in values:
+        for pair in value.split(","):
+            key, sep, text = pair.partition("=")
+            if not sep:
+                raise ValueError(f"--metadata wants a JSON object or key=value pairs, got {value!r}")
+            try:
+                metadata[key.strip()] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                metadata[key.strip()] = text
+    return metadata
+
+
+def check_format_arguments(args: list[str]) -> None:
+    """Refuse, before lm-eval loads a model, a cgbench task run whose prompt format and ``--apply_chat_template``
+    setting do not fit (the check the task itself makes once lm-eval has loaded the model). ValueError in one line."""
+    from cgbench.tasks.guard_task import check_chat_template, format_choice, guard_format
+
+    _, tasks = _option(args, "--tasks", "-t")
+    names = [task.strip() for value in tasks for task in value.split(",")]
+    if not any(name.startswith("cg_") for name in names):
+        return
+    _, metadata = _option(args, "--metadata")
+    apply_chat_template, template = _option(args, "--apply_chat_template")
+    off = template[:1] in (["False"], ["false"])
+    check_chat_template(guard_format(*format_choice(_metadata(metadata))), apply_chat_template and not off)
+
+
+__all__ = ["TASKS_DIR", "check_format_arguments", "extra_tasks_dir", "lm_eval_argv", "tasks_path"]
