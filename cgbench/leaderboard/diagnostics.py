@@ -236,14 +236,16 @@ def write_reliability_plots(runs: list[Run], plots_dir: Path) -> list[str]:
 def _reliability_figure(guard: str, calibration: dict) -> Figure:
     from matplotlib.figure import Figure
 
-    from cgbench.leaderboard.plots import COLORS
+    from cgbench.leaderboard.plots import guard_palette
 
     benchmarks = [b for b in sorted(calibration) if _two_classes(calibration[b])] or sorted(calibration)
     figure = Figure(figsize=(3.6 * len(benchmarks) + 0.6, 3.8), layout="constrained")
     axes = figure.subplots(1, len(benchmarks), squeeze=False)[0]
     for ax, benchmark in zip(axes, benchmarks, strict=True):
         ax.plot([0, 1], [0, 1], color="#8c8c8c", linestyle=":", linewidth=1)
-        for k, lang in enumerate(sorted(calibration[benchmark]["by_lang"], key=lang_order)):
+        langs = sorted(calibration[benchmark]["by_lang"], key=lang_order)
+        colors = guard_palette(len(langs))  # one colour per language, none repeated within the plot
+        for k, lang in enumerate(langs):
             cell = calibration[benchmark]["by_lang"][lang]
             curve = cell.get("reliability") or []
             label = plot_text(f"{lang} (ECE {100 * cell['ece']:.0f}%)")
@@ -252,7 +254,7 @@ def _reliability_figure(guard: str, calibration: dict) -> Figure:
                 [c[1] for c in curve],
                 marker="o",
                 markersize=3,
-                color=COLORS[k % 10],
+                color=colors[k],
                 label=label,
                 gid=f"reliability-{file_slug(benchmark)}-{lang}",
             )
