@@ -125,3 +125,15 @@ def test_the_cpu_guard_aligns_only_languages_the_release_has(recwarn):
     }
     assert {en for en, _ in pairs} <= english
     assert E5Probe(align="shift").method("ar", "rtp_lx") == "none"
+
+
+def test_a_large_gap_is_marked_even_among_27_languages():
+    """Holm over 27 languages needs more than 1000 resamples to reach 5%: the scorer draws enough."""
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, (300, 28))
+    verdicts = labels.copy()
+    verdicts[:, 1] = 1 - labels[:, 1]  # one language always wrong
+    langs = ["en"] + [f"l{i:02d}" for i in range(1, 28)]
+    gaps = language_gaps(labels, verdicts, langs, n_bootstrap=1000)
+    assert gaps["l01"]["significant"] and gaps["l01"]["f1_diff_p_holm"] < 0.05
+    assert not any(gap["significant"] for lang, gap in gaps.items() if lang != "l01")

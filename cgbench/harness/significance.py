@@ -26,6 +26,9 @@ from cgbench.harness.metrics import _f1, effective_preds
 from cgbench.harness.schema import LanguageGap
 
 ALPHA = 0.05
+# Resamples per language compared, at least: with k languages Holm multiplies the smallest bootstrap p-value
+# (2 / (B + 1)) by k, so B = 1000 could never mark a gap with 27 languages (RTP-LX) however large it is.
+RESAMPLES_PER_LANGUAGE = 100
 SIGNIFICANCE_POLICY = (
     "paired on the items present in both languages: percentile bootstrap interval and two-sided bootstrap "
     "p-value of F1(L) - F1(en); McNemar's exact test on verdict correctness; each p-value Holm-adjusted over "
@@ -128,13 +131,16 @@ def language_gaps(
     """Every language against ``reference`` on an (items x languages) verdict matrix (-1 where unparsed)
     with its gold labels, as ``consistency.verdict_matrix`` gives them. Each language is scored against its own
     labels (a set such as RTP-LX labels the same item differently per language); the items are shared, so the
-    resamples are paired. Empty without the reference."""
+    resamples are paired. At least ``RESAMPLES_PER_LANGUAGE`` resamples per language compared, so that the Holm
+    adjustment over many languages can still reach ``ALPHA``. Empty without the reference."""
     if reference not in langs or len(langs) < 2:
         return {}
     column = {lang: i for i, lang in enumerate(langs)}
     y = {lang: labels[:, i] for lang, i in column.items()}  # each language's own labels (they differ in RTP-LX)
     as_preds = {lang: [None if v < 0 else int(v) for v in verdicts[:, i]] for lang, i in column.items()}
     right = {lang: effective_preds(y[lang].tolist(), preds) == y[lang] for lang, preds in as_preds.items()}
+    if n_bootstrap > 0:
+        n_bootstrap = max(n_bootstrap, RESAMPLES_PER_LANGUAGE * (len(langs) - 1))
     draws = _draws(len(labels), n_bootstrap, seed)  # one resample for every language: they are the same items
     gaps: dict[str, LanguageGap] = {}
     for lang in langs:
