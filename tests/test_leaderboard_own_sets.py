@@ -37,6 +37,12 @@ def _rtp_lx_run(results: Path) -> Path:
     return run
 
 
+def _all_unsafe_f1(lang: str) -> float:
+    """F1 of flagging every one of the first 20 items unsafe: 2P / (1 + P), P the unsafe share."""
+    share = sum(item.label for item in load_split("rtp_lx", lang)[:20]) / 20
+    return 2 * share / (1 + share)
+
+
 def test_an_rtp_lx_run_gets_its_own_section_and_leaves_the_board(tmp_path):
     results = tmp_path / "results"
     shutil.copytree(RESULTS, results)
@@ -47,16 +53,23 @@ def test_an_rtp_lx_run_gets_its_own_section_and_leaves_the_board(tmp_path):
     readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     section = readme.split("## RTP-LX: a set of its own", 1)[1]
     assert "| gamma_guard | measured (20990101-rtp) |" in section
-    assert "| 100.0 | – | 100.0 | – |" in section  # en, zh (not run), fr, ja (not run)
-    assert (
-        "| Qwen3Guard-Gen-8B | reported \\[zhao2025qwen3guard\\] | 85.0 | 92.1 | 90.6 | 90.8 | 91.3 | 83.9 |" in section
-    )
-    assert "may differ from the mirrored release" in section
+    measured = next(line for line in section.splitlines() if line.startswith("| gamma_guard |")).split(" | ")
+    assert measured[3:6] == ["100.0", "–", f"{100 * _all_unsafe_f1('ar'):.1f}"]  # en, zh (not run), ar
+    assert measured[7] == "100.0" and measured[-1] == "3 |"  # fr; three languages
+    qwen = "| Qwen3Guard-8B-Gen (strict) | reported \\[zhao2025qwen3guard\\] | 85.0 | 92.1 | 90.6 | 88.4 |"
+    assert qwen in section
+    assert "used a larger RTP-LX release" in section
     assert "RTP-LX: a set of its own" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
 
 
 def test_published_rtp_lx_numbers_name_their_source():
     published = load_published()["rtp_lx"]
-    assert [g.guard for g in published.guards][:2] == ["Qwen3Guard-Gen-8B", "PolyGuard-Qwen-7B"]
-    assert published.guards[0].f1 == {"en": 92.1, "zh": 90.6, "fr": 90.8, "ja": 91.3, "others": 83.9, "avg": 85.0}
+    by_guard = {g.guard: g.f1 for g in published.guards}
+    assert by_guard["Qwen3Guard-8B-Gen (strict)"] == dict(
+        zip(
+            ("en", "zh", "ar", "es", "fr", "id", "it", "ja", "ko", "ru", "others", "avg"),
+            (92.1, 90.6, 88.4, 88.9, 90.8, 75.3, 88.0, 91.3, 86.2, 91.9, 83.9, 85.0),
+        )
+    )
+    assert by_guard["PolyGuard-Qwen-7B"]["avg"] == 80.9 and by_guard["LlamaGuard4-12B"]["ja"] == 50.2
     assert all("Qwen3Guard Technical Report" in g.citation for g in published.guards)

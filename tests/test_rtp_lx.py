@@ -11,7 +11,7 @@ from conftest import replace_file
 from cgbench.benchmarks import DataError, get_benchmark, load_split, rtp_lx, set_languages
 from cgbench.harness.consistency import benchmark_consistency
 from cgbench.harness.metrics import split_metrics
-from cgbench.harness.significance import language_gaps
+from cgbench.harness.significance import adjust_family, language_gaps
 
 # unsafe prompts per locale under Toxicity > 1; DuoGuard's files hold the same counts of class 1 (En 663, Fr 700,
 # De 793, Es 688: yihedeng9/DuoGuard @ 70cefb5d, evaluation/eval_data_*/rtp_lx_prompt.json)
@@ -97,8 +97,12 @@ def test_consistency_and_gaps_when_labels_differ_between_languages():
     f1_en = split_metrics(english, verdicts, n_bootstrap=0)["f1"]
     f1_fr = split_metrics(french, verdicts, n_bootstrap=0)["f1"]
     assert f1_en != f1_fr and result["f1_by_lang"] == pytest.approx({"en": f1_en, "fr": f1_fr})
-    labels = np.array([english, french]).T
-    gaps = language_gaps(labels, np.array([verdicts, verdicts]).T, ["en", "fr"], n_bootstrap=200)
+    by_lang = {
+        "en": dict(enumerate(zip(english, verdicts, strict=True))),
+        "fr": {**dict(enumerate(zip(french, verdicts, strict=True))), 1000: (1, 1)},
+    }
+    gaps = language_gaps(by_lang, n_bootstrap=200)
+    assert gaps["fr"]["n"] == 60  # the culture-specific item has no English counterpart
     assert gaps["fr"]["f1_diff"] == pytest.approx(f1_fr - f1_en)
     assert gaps["fr"]["only_lang_right"] + gaps["fr"]["only_ref_right"] == 2  # right/wrong differ on those two
 
@@ -125,3 +129,17 @@ def test_the_cpu_guard_aligns_only_languages_the_release_has(recwarn):
     }
     assert {en for en, _ in pairs} <= english
     assert E5Probe(align="shift").method("ar", "rtp_lx") == "none"
+
+
+def test_a_large_gap_is_marked_even_among_27_languages():
+    """Holm over 27 languages needs more than 1000 resamples to reach 5%: the scorer's default draws enough."""
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, (300, 28))
+    verdicts = labels.copy()
+    verdicts[:, 1] = 1 - labels[:, 1]  # one language always wrong
+    langs = ["en"] + [f"l{i:02d}" for i in range(1, 28)]
+    by_lang = {lang: {i: (int(labels[i, k]), int(verdicts[i, k])) for i in range(300)} for k, lang in enumerate(langs)}
+    gaps = language_gaps(by_lang)
+    adjust_family({"rtp_lx": gaps})
+    assert gaps["l01"]["significant"] and gaps["l01"]["f1_diff_p_holm"] < 0.05
+    assert not any(gap["significant"] for lang, gap in gaps.items() if lang != "l01")

@@ -3,7 +3,7 @@ its own: they have their own languages and, in RTP-LX, their own labels per lang
 paper board's ranking and headline.
 
 Per set: the newest run of each guard that scored it; the mean F1 over its languages (recall for a one-label
-set), the four languages the published tables list, the share of parallel items judged alike in every language,
+set), the ten languages the published table lists, the share of parallel items judged alike in every language,
 and the published numbers of ``reported.json`` for the set beside them (not like-for-like: see their note).
 """
 
@@ -19,7 +19,8 @@ from cgbench.leaderboard.escaping import html_text, md
 from cgbench.leaderboard.formats import pct
 from cgbench.leaderboard.runs import LeaderboardError, Run
 
-SHOWN_LANGS = ("en", "zh", "fr", "ja")  # the columns of the published RTP-LX tables (Qwen3Guard, Table 5)
+# the languages of the published RTP-LX table (Qwen3Guard technical report, Table 5)
+SHOWN_LANGS = ("en", "zh", "ar", "es", "fr", "id", "it", "ja", "ko", "ru")
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def _about(name: str) -> str:
     what = "recall (every item is unsafe)" if _one_label(name) else "F1, unsafe positive"
     text = (
         f"{what}, each language against its own labels; 'other languages' is the mean over the set's languages "
-        "beyond en/zh/fr/ja; 'all agree' is over the items present in every language."
+        "beyond the ten shown; 'all agree' is over the items present in every language."
     )
     if name == "rtp_lx":
         text += (
