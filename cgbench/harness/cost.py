@@ -6,9 +6,10 @@ backend loads. Per set and language: tokens per item (mean, p90, max), the ratio
 items (whole prompts, and the user text alone: the tax itself, undiluted by the English template), the share of
 items over the guard's context or truncation limit and over 512 tokens, and the prefill tokens of a full run.
 
-Counting renders a chat-template guard's messages to text once per item and tokenizes the texts in one batch, so
-a control-token string inside a user text counts as that token here (the backends keep it literal); the
-datasets' prompts do not spell one.
+Counting renders each prompt's template once, around a sentinel, and adds the template's tokens to each text's
+when whole prompts of a spread sample confirm that they add up (see :func:`count_prompts`); a control-token
+string inside a user text counts as that token here (the backends keep it literal); the datasets' prompts do
+not spell one.
 """
 
 from __future__ import annotations
