@@ -65,7 +65,7 @@ def load_tokenizer(model_name: str, gguf_file: str | None = None, trust_remote_c
     try:
         return AutoTokenizer.from_pretrained(model_name, trust_remote_code=trust_remote_code, **extra)
     except OSError as exc:
-        raise BackendError(f"cannot load the tokenizer of {model_name!r}: {exc}") from exc
+        raise BackendError(f"cannot load model {model_name!r} (its tokenizer): {exc}") from exc
 
 
 def chat_text(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> str:
