@@ -33,9 +33,9 @@ def test_qwen_counts_are_the_guards_raw_prompt_in_qwen25s_bpe(sst):
     fmt = get_guard("qwen3guard-gen-4b").guard_format()
     items = sst["bn"][:5]
     prompts, texts = load_counter("qwen2.5")(items)
-    assert prompts == [len(tokenizer.encode(fmt.build(item.text)[0].raw)) for item in items]
+    assert prompts == [[len(tokenizer.encode(fmt.build(item.text)[0].raw))] for item in items]
     assert texts == [len(tokenizer.encode(item.text)) for item in items]
-    assert all(p > t + 100 for p, t in zip(prompts, texts))  # the template is counted
+    assert all(p[0] > t + 100 for p, t in zip(prompts, texts))  # the template is counted
 
 
 def test_xlmr_counts_are_the_e5_engines_tokens(sst):
@@ -48,8 +48,8 @@ def test_xlmr_counts_are_the_e5_engines_tokens(sst):
 
     items = sst["bn"][:4]
     prompts, _ = load_counter("xlm-r")(items)
-    assert prompts == TorchE5.token_counts(Engine(), [item.text for item in items])
-    assert all(p > 2 for p in prompts)
+    assert [p[0] for p in prompts] == TorchE5.token_counts(Engine(), [item.text for item in items])
+    assert all(p[0] > 2 for p in prompts)
 
 
 def test_smollm2_counts_match_the_hf_backends_prompt_ids(sst, tmp_path, smollm2_dir):
@@ -65,22 +65,24 @@ def test_smollm2_counts_match_the_hf_backends_prompt_ids(sst, tmp_path, smollm2_
     fmt = get_guard("instruct").guard_format()
     items = sst["en"][:3] + sst["bn"][:3]
     prompts, texts = counter(items)
-    assert prompts == [len(prompt_ids(tokenizer, fmt.build(item.text)[0])) for item in items]
+    assert prompts == [[len(prompt_ids(tokenizer, fmt.build(item.text)[0]))] for item in items]
     assert texts == [len(tokenizer(item.text, add_special_tokens=False)["input_ids"]) for item in items]
 
 
 def test_statistics_ratio_and_limit(sst, monkeypatch):
-    def fake(items):  # tokens: 10 per item in English, 10 + idx in Bengali
-        return [10 + (item.idx if item.lang == "bn" else 0) for item in items], [5] * len(items)
+    def fake(items):  # two prompts per item: 10 and 0 tokens in English, 10 + idx and 1 in Bengali
+        bengali = [item.lang == "bn" for item in items]
+        return [[10 + item.idx, 1] if bn else [10, 0] for item, bn in zip(items, bengali)], [5] * len(items)
 
     monkeypatch.setitem(FAMILIES, "fake", cost.Family("fake", "numpy", "instruct", 60, "test"))
     rows = {r.lang: r for r in split_rows("fake", SST, {"en": sst["en"], "bn": sst["bn"][:80]}, fake)}
-    bn = np.array([10 + item.idx for item in sst["bn"][:80]])
+    bn = np.array([10 + item.idx + 1 for item in sst["bn"][:80]])  # both prompts
+    longest = bn - 1
     assert rows["bn"].mean == pytest.approx(bn.mean()) and rows["bn"].max == bn.max()
     assert rows["bn"].p90 == pytest.approx(np.percentile(bn, 90))
     assert rows["bn"].ratio_to_en == pytest.approx(bn.sum() / (10 * 80))  # over the 80 items both have
     assert rows["bn"].text_ratio_to_en == 1.0
-    assert rows["bn"].over_limit == pytest.approx(np.mean(bn > 60))
+    assert rows["bn"].over_limit == pytest.approx(np.mean(longest > 60))  # a prompt over the limit, not the sum
     assert rows["bn"].prefill_tokens == bn.sum() and rows["en"].ratio_to_en == 1.0
 
 

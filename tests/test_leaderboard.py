@@ -142,6 +142,22 @@ def test_newest_run_by_default_and_run_picks_one(tmp_path, board):
     assert "`20250601T100000Z`" in (tmp_path / "README.md").read_text(encoding="utf-8")
 
 
+def test_a_newer_run_over_fewer_splits_does_not_hide_the_full_run(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS, results)
+    newer = results / "alpha-guard" / "20250701T000000Z"
+    shutil.copytree(results / "alpha-guard" / "20250601T100000Z", newer)
+    metrics = json.loads((newer / "metrics.json").read_text(encoding="utf-8"))
+    metrics["splits"] = dict(list(metrics["splits"].items())[:1])
+    (newer / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    info = json.loads((newer / "run.json").read_text(encoding="utf-8"))
+    info.update(run_id=newer.name, created="2025-07-01T00:00:00+00:00")
+    (newer / "run.json").write_text(json.dumps(info), encoding="utf-8")
+    board = build_leaderboard(results, tmp_path / "out")
+    assert all(newer != skipped.folder for skipped in board.skipped)
+    assert {row.guard: row.run_id for row in board.table.rows}["alpha-guard"] == "20250602T090000Z"
+
+
 @pytest.mark.parametrize(
     ("picks", "message"),
     [

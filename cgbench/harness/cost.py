@@ -6,9 +6,10 @@ backend loads. Per set and language: tokens per item (mean, p90, max), the ratio
 items (whole prompts, and the user text alone: the tax itself, undiluted by the English template), the share of
 items over the guard's context or truncation limit and over 512 tokens, and the prefill tokens of a full run.
 
-Counting renders a chat-template guard's messages to text once per item and tokenizes the texts in one batch, so
-a control-token string inside a user text counts as that token here (the backends keep it literal); the
-datasets' prompts do not spell one.
+Counting renders each prompt's template once, around a sentinel, and adds the template's tokens to each text's
+when whole prompts of a spread sample confirm that they add up (see :func:`count_prompts`); a control-token
+string inside a user text counts as that token here (the backends keep it literal); the datasets' prompts do
+not spell one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import csv
 import functools
 import io
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
@@ -30,7 +31,7 @@ from cgbench.models.guards.registry import get_guard
 
 REFERENCE = "en"
 COMMON_LIMIT = 512  # the encoder window of e5/XLM-R guards, and a common truncation length elsewhere
-Counter = Callable[[Sequence[Item]], tuple[list[int], list[int]]]  # items -> (prompt tokens, text tokens) per item
+Counter = Callable[[Sequence[Item]], tuple[list[list[int]], list[int]]]  # items -> tokens of each prompt, of the text
 
 
 @dataclass(frozen=True)
@@ -118,43 +119,41 @@ def _frames(guard: str, render: Callable | None = None) -> list[tuple[str, str]]
     return frames
 
 
-def _per_item(counts: Iterable[int], owners: Sequence[int], n: int) -> list[int]:
-    total = np.zeros(n, dtype=np.int64)
-    np.add.at(total, np.asarray(owners, dtype=np.int64), np.fromiter(counts, dtype=np.int64))
-    return total.tolist()
-
-
-def _full(frames: list[tuple[str, str]], texts: Sequence[str], prompt_len: Lengths) -> list[int]:
-    """Each text's prompt tokens, every prompt tokenized whole."""
-    prompts = [head + text + tail for text in texts for head, tail in frames]
-    return _per_item(prompt_len(prompts), [i for i in range(len(texts)) for _ in frames], len(texts))
+def _full(frames: list[tuple[str, str]], texts: Sequence[str], prompt_len: Lengths) -> list[list[int]]:
+    """The tokens of each prompt of each text, every prompt tokenized whole."""
+    lengths = prompt_len([head + text + tail for text in texts for head, tail in frames])
+    k = len(frames)
+    return [lengths[i * k : (i + 1) * k] for i in range(len(texts))]
 
 
 def count_prompts(
     frames: list[tuple[str, str]], texts: Sequence[str], prompt_len: Lengths, text_len: Lengths
-) -> tuple[list[int], list[int]]:
-    """Prompt and text tokens of each text. The template's tokens are counted once and added to each text's when
-    that gives the whole prompt's count on a spread sample of the texts (the template ends and resumes at a newline
-    or a control token, where the tokenizer splits anyway); otherwise every prompt is tokenized whole."""
+) -> tuple[list[list[int]], list[int]]:
+    """The tokens of each prompt of each text, and of the text alone. Each template's tokens are counted once and
+    added to each text's when that gives the whole prompts' counts on a spread sample of the texts (the template
+    ends and resumes at a newline or a control token, where the tokenizer splits anyway); otherwise every prompt is
+    tokenized whole."""
     text_counts = text_len(list(texts))
-    overhead = sum(prompt_len([head + PROBE + tail])[0] for head, tail in frames) - len(frames) * text_len([PROBE])[0]
+    probe = text_len([PROBE])[0]
+    overheads = [prompt_len([head + PROBE + tail])[0] - probe for head, tail in frames]
     sample = sorted(set(np.linspace(0, len(texts) - 1, min(N_VERIFY, len(texts))).astype(int).tolist()))
-    if _full(frames, [texts[i] for i in sample], prompt_len) == [overhead + text_counts[i] for i in sample]:
-        return [overhead + n for n in text_counts], text_counts
+    expected = [[overhead + text_counts[i] for overhead in overheads] for i in sample]
+    if _full(frames, [texts[i] for i in sample], prompt_len) == expected:
+        return [[overhead + n for overhead in overheads] for n in text_counts], text_counts
     return _full(frames, texts, prompt_len), text_counts
 
 
 def _guard_counter(family: str, prompt_len: Lengths, text_len: Lengths, render: Callable | None = None) -> Counter:
     guard = FAMILIES[family].guard
 
-    def count(items: Sequence[Item]) -> tuple[list[int], list[int]]:
+    def count(items: Sequence[Item]) -> tuple[list[list[int]], list[int]]:
         frames = _frames(guard, render)
         if frames is None:  # a template that transforms the text: render every item
             fmt = get_guard(guard).guard_format()
             prompts = [[p.raw if p.raw is not None else render(p.messages) for p in fmt.build(i.text)] for i in items]
-            owners = [i for i, item_prompts in enumerate(prompts) for _ in item_prompts]
-            flat = [p for item_prompts in prompts for p in item_prompts]
-            return _per_item(prompt_len(flat), owners, len(items)), text_len([item.text for item in items])
+            lengths = iter(prompt_len([p for item_prompts in prompts for p in item_prompts]))
+            per_prompt = [[next(lengths) for _ in item_prompts] for item_prompts in prompts]
+            return per_prompt, text_len([item.text for item in items])
         return count_prompts(frames, [item.text for item in items], prompt_len, text_len)
 
     return count
@@ -252,15 +251,15 @@ def split_rows(family: str, benchmark: str, by_lang: dict[str, list[Item]], coun
     spec = FAMILIES[family]
     counted = {lang: counter(items) for lang, items in by_lang.items()}
     idx = {lang: [item.idx for item in items] for lang, items in by_lang.items()}
-    english = counted.get(REFERENCE)
+    totals = {lang: [sum(p) for p in per_prompt] for lang, (per_prompt, _) in counted.items()}
     rows = []
-    for lang, (prompts, texts) in counted.items():
-        tokens = np.asarray(prompts)
+    for lang, (per_prompt, texts) in counted.items():
+        tokens = np.asarray(totals[lang])
+        longest = np.asarray([max(p) for p in per_prompt])  # ShieldGemma's four prompts are read one at a time
         ratio = text_ratio = None
-        if english:
-            ratio = _ratio(dict(zip(idx[lang], prompts)), dict(zip(idx[REFERENCE], english[0])))
-            text_ratio = _ratio(dict(zip(idx[lang], texts)), dict(zip(idx[REFERENCE], english[1])))
-        per_prompt_limit = tokens > spec.limit  # ShieldGemma: an item's prompts each stay under the limit here
+        if REFERENCE in counted:
+            ratio = _ratio(dict(zip(idx[lang], totals[lang])), dict(zip(idx[REFERENCE], totals[REFERENCE])))
+            text_ratio = _ratio(dict(zip(idx[lang], texts)), dict(zip(idx[REFERENCE], counted[REFERENCE][1])))
         rows.append(
             CostRow(
                 benchmark=benchmark,
@@ -273,9 +272,9 @@ def split_rows(family: str, benchmark: str, by_lang: dict[str, list[Item]], coun
                 max=int(tokens.max()),
                 ratio_to_en=ratio,
                 text_ratio_to_en=text_ratio,
-                over_limit=float(per_prompt_limit.mean()),
+                over_limit=float((longest > spec.limit).mean()),
                 limit=spec.limit,
-                over_512=float((tokens > COMMON_LIMIT).mean()),
+                over_512=float((longest > COMMON_LIMIT).mean()),
                 prefill_tokens=int(tokens.sum()),
             )
         )

@@ -88,7 +88,9 @@ def load_runs(results_dir: Path) -> tuple[list[Run], list[Skipped]]:
 
 
 def select_runs(runs: list[Run], picks: dict[str, str] | None = None) -> list[Run]:
-    """One run per guard: the one ``picks`` names, else the newest by ``created`` (then by run id)."""
+    """One run per guard: the one ``picks`` names, else the one with the most splits, the newest by ``created``
+    (then by run id) among those: a later run over a few splits (a romanized variant, a re-run of one set) does
+    not hide a guard's full run."""
     picks = picks or {}
     by_guard: dict[str, list[Run]] = {}
     for run in runs:
@@ -105,7 +107,7 @@ def select_runs(runs: list[Run], picks: dict[str, str] | None = None) -> list[Ru
         if guard in picks:
             chosen.append(next(run for run in candidates if run.run_id == picks[guard]))
         else:
-            chosen.append(max(candidates, key=_age_key))
+            chosen.append(max(candidates, key=lambda run: (len(run.metrics.get("splits", {})), *_age_key(run))))
     return chosen
 
 
