@@ -67,8 +67,9 @@ def test_consistency_reads_no_scored_text_and_no_non_english_label(guarded_data,
     assert len(probe.score(_texts("ja"), lang="ja", benchmark=SCORED)) == 5
 
 
-def test_consistency_is_deterministic_and_moves_translations_closer():
-    first, second = E5Probe(**QUICK), E5Probe(**QUICK)
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])  # forced: the default follows the CPU
+def test_consistency_is_deterministic_and_moves_translations_closer(precision):
+    first, second = E5Probe(**QUICK, precision=precision), E5Probe(**QUICK, precision=precision)
     for lang in ("en", "bn"):
         scores = first.score(_texts(lang), lang=lang, benchmark=SCORED)
         # same choices and verdicts; scores equal up to the solver's floating-point summation order
@@ -77,7 +78,7 @@ def test_consistency_is_deterministic_and_moves_translations_closer():
     # on the pairs it was fitted to leave out, translations score closer to English than with the shift alone
     pairs = first.alignment_pairs("bn", SCORED)
     english, bengali = [en for en, _ in pairs], [bn for _, bn in pairs]
-    shift_only = E5Probe(**QUICK, align="shift")
+    shift_only = E5Probe(**QUICK, align="shift", precision=precision)
 
     def gap(probe):
         return np.abs(

