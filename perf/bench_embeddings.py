@@ -3,14 +3,16 @@
     python perf/bench_embeddings.py [--texts 2000] [--engines torch:fp32,torch:bf16,onnx:q4,onnx:int8]
                                     [--f1 simple_safety_tests] [--avx2] [--full-run]
 
-Takes the texts evenly from the 18 splits (``$CGBENCH_DATA_DIR`` or the cache), as the probe embeds them
-(one text at a time), and prints for each engine: load time, tokens/s, texts/s, the speed ratio to the torch
-fp32 engine (the engine of the committed runs), and the cosine of its vectors to torch fp32's (min, mean,
-share >= 0.995). ``--f1`` scores whole splits with each engine's own head (trained on the English training
-prompts, ``align=none`` so that no other benchmark's pairs need embedding) and prints F1 per split and the
-difference to torch fp32. ``--avx2`` limits torch's oneDNN and MKL kernels to AVX2 (ONNX Runtime's MLAS picks
-its kernels by CPUID and has no such switch). ``--full-run`` times a cold `cgbench run` over the whole suite
-(a fresh cache folder) in a subprocess. Prints figures and the CPU flags; asserts nothing.
+Takes the texts evenly from the 18 splits (``$CGBENCH_DATA_DIR`` or the cache), as the probe embeds them (one
+text at a time), and prints for each engine: load time, tokens/s, texts/s, the speed ratio to the torch fp32
+engine (the engine of the committed runs), tokens per CPU-second of the process and that ratio (steadier than
+wall time on a shared machine: with OMP_NUM_THREADS=1 it is close to the speed of one free core), and the
+cosine of its vectors to torch fp32's (min, mean, share >= 0.995). ``--f1`` scores whole splits with each
+engine's own head (trained on the English training prompts, ``align=none`` so that no other benchmark's pairs
+need embedding) and prints F1 per split and the difference to torch fp32. ``--avx2`` limits torch's oneDNN and
+MKL kernels to AVX2 (ONNX Runtime's MLAS picks its kernels by CPUID and has no such switch). ``--full-run``
+times a cold `cgbench run` over the whole suite (a fresh cache folder) in a subprocess. Prints figures and the
+CPU flags; asserts nothing.
 """
 
 from __future__ import annotations
@@ -62,8 +64,7 @@ def load(engine: str, precision: str):
 
 def engines(count: int, names: list[str]) -> None:
     texts = suite_texts(count)
-    reference = None
-    reference_s = None
+    reference, reference_s, reference_cpu = None, 0.0, 0.0
     for name in names:
         engine, precision = name.split(":")
         start = time.perf_counter()
@@ -72,18 +73,19 @@ def engines(count: int, names: list[str]) -> None:
         ids = model.encode(texts)
         tokens = sum(len(i) + 2 for i in ids)
         model.embed_ids(ids[:4])  # warm-up
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         vectors = model.embed_ids(ids)
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
         if reference is None:
             if name != "torch:fp32":
                 print("(the first engine is the reference; list torch:fp32 first for the targets)")
-            reference, reference_s = vectors, seconds
+            reference, reference_s, reference_cpu = vectors, seconds, cpu_seconds
             print(f"{len(texts)} texts, {tokens} tokens, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')}")
         cosine = (vectors * reference).sum(axis=1)
         print(
             f"{name:11s} load {load_s:5.1f} s  {seconds:7.1f} s  {tokens / seconds:7.0f} tokens/s  "
-            f"{len(texts) / seconds:6.1f} texts/s  x{reference_s / seconds:4.2f}  cosine to {names[0]}: "
+            f"{len(texts) / seconds:6.1f} texts/s  x{reference_s / seconds:4.2f}  "
+            f"{tokens / cpu_seconds:7.0f} tokens/CPU-s  x{reference_cpu / cpu_seconds:4.2f}  cosine to {names[0]}: "
             f"min {cosine.min():.5f} mean {cosine.mean():.5f} >=0.995 {100 * np.mean(cosine >= 0.995):.2f}%",
             flush=True,
         )
