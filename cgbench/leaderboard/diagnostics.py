@@ -93,23 +93,28 @@ def transfer_cells(runs: list[Run]) -> Cells:
     return Cells(header=header, rows=rows, marked=[False] * len(rows), text_columns=3)
 
 
+def _split_cells(runs: list[Run], field: str):
+    """(run, benchmark, lang, cell) for each cell of ``metrics[field]`` (benchmark -> lang -> cell), in order."""
+    for run in runs:
+        for benchmark, by_lang in sorted(run.metrics.get(field, {}).items()):
+            for lang in sorted(by_lang, key=lang_order):
+                yield run, benchmark, lang, by_lang[lang]
+
+
 def category_consistency_cells(runs: list[Run]) -> Cells:
     header = ["guard", "set", "lang", "items flagged in both", "same category set", "mean Jaccard"]
     rows = []
-    for run in runs:
-        for benchmark, by_lang in sorted(run.metrics.get("category_consistency", {}).items()):
-            for lang in sorted(by_lang, key=lang_order):
-                cell = by_lang[lang]
-                rows.append(
-                    [
-                        run.guard,
-                        short_name(benchmark),
-                        lang,
-                        str(cell.get("n", 0)),
-                        pct(cell.get("same_set")),
-                        pct(cell.get("mean_jaccard")),
-                    ]
-                )
+    for run, benchmark, lang, cell in _split_cells(runs, "category_consistency"):
+        rows.append(
+            [
+                run.guard,
+                short_name(benchmark),
+                lang,
+                str(cell.get("n", 0)),
+                pct(cell.get("same_set")),
+                pct(cell.get("mean_jaccard")),
+            ]
+        )
     return Cells(header=header, rows=rows, marked=[False] * len(rows), text_columns=3)
 
 
@@ -125,24 +130,21 @@ def script_gap_cells(runs: list[Run]) -> Cells:
     header = ["guard", "run", "set", "lang", "items", "F1 native", "F1 romanized", "romanized − native", "same"]
     header.append("loophole")
     rows = []
-    for run in runs:
-        for benchmark, by_lang in sorted(run.metrics.get("script_gaps", {}).items()):
-            for lang in sorted(by_lang, key=lang_order):
-                gap = by_lang[lang]
-                rows.append(
-                    [
-                        run.guard,
-                        run.run_id,
-                        short_name(benchmark),
-                        lang,
-                        str(gap.get("n", 0)),
-                        pct(gap.get("f1_native")),
-                        pct(gap.get("f1_romanized")),
-                        points(gap["f1_diff"]) if gap.get("f1_diff") is not None else "–",
-                        pct(gap.get("agreement")),
-                        pct(gap.get("loophole_rate")),
-                    ]
-                )
+    for run, benchmark, lang, gap in _split_cells(runs, "script_gaps"):
+        rows.append(
+            [
+                run.guard,
+                run.run_id,
+                short_name(benchmark),
+                lang,
+                str(gap.get("n", 0)),
+                pct(gap.get("f1_native")),
+                pct(gap.get("f1_romanized")),
+                points(gap["f1_diff"]) if gap.get("f1_diff") is not None else "–",
+                pct(gap.get("agreement")),
+                pct(gap.get("loophole_rate")),
+            ]
+        )
     return Cells(header=header, rows=rows, marked=[False] * len(rows), text_columns=4)
 
 

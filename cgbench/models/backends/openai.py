@@ -291,13 +291,19 @@ def _text(value: Any, field: str, what: str) -> str:
     return value
 
 
+def _choice_logprobs(data: Any, what: str) -> dict | None:
+    """``choices[0].logprobs`` as an object, or None when the server sent none."""
+    logprobs = _choice(data, what).get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, dict):
+        raise BackendError(f"{what}: choices[0].logprobs is {_shape(logprobs)}, expected an object")
+    return logprobs
+
+
 def _chat_top_logprobs(data: Any, what: str) -> dict[str, float]:
     """The first generated token's top log-probabilities (empty when the server sent none)."""
-    logprobs = _choice(data, what).get("logprobs")
+    logprobs = _choice_logprobs(data, what)
     if logprobs is None:
         return {}
-    if not isinstance(logprobs, dict):
-        raise BackendError(f"{what}: choices[0].logprobs is {_shape(logprobs)}, expected an object")
     content = logprobs.get("content")
     if not content:  # null or empty: no token was generated (a refusal), so there is no score
         return {}
@@ -311,11 +317,9 @@ def _chat_top_logprobs(data: Any, what: str) -> dict[str, float]:
 
 
 def _completion_top_logprobs(data: Any, what: str) -> dict[str, float]:
-    logprobs = _choice(data, what).get("logprobs")
+    logprobs = _choice_logprobs(data, what)
     if logprobs is None:
         return {}
-    if not isinstance(logprobs, dict):
-        raise BackendError(f"{what}: choices[0].logprobs is {_shape(logprobs)}, expected an object")
     top = logprobs.get("top_logprobs")
     if not top:
         return {}
